@@ -1,0 +1,118 @@
+"""Dataset rows from the Hugging Face Hub at a pinned revision, or from an offline mirror.
+
+``EVALR_DATA_DIR`` points at a directory laid out like the mirror (one folder per task); when it
+is set, nothing is fetched. Without it, rows come from the Hub through ``datasets``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalr.errors import DataError
+
+DATA_DIR_ENV = "EVALR_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class HubRef:
+    repo: str
+    revision: str  # a commit sha: tags and branches move
+    split: str = "test"
+    config: str | None = None
+
+
+@dataclass(frozen=True)
+class Rows:
+    rows: tuple[Mapping[str, Any], ...]
+    source: str  # "hub" or "mirror:<path>"
+    sha256: str  # of the raw file (mirror) or of the canonical JSON rows (hub)
+
+
+def data_dir() -> Path | None:
+    value = os.environ.get(DATA_DIR_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")  # type: ignore[return-value]
+    return open(path, encoding="utf-8")  # noqa: SIM115
+
+
+def _parse(path: Path) -> Iterator[Mapping[str, Any]]:
+    name = path.name.removesuffix(".gz")
+    with _open_text(path) as fh:
+        if name.endswith(".jsonl"):
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{lineno}: malformed JSON row ({exc.msg})") from None
+        elif name.endswith(".json"):
+            data = json.load(fh)
+            yield from data if isinstance(data, list) else data.values()
+        elif name.endswith(".csv"):
+            yield from csv.DictReader(fh)
+        else:
+            raise DataError(f"{path}: unsupported data file type")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def rows_sha256(rows: tuple[Mapping[str, Any], ...]) -> str:
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, default=str).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def load_rows(task: str, hub: HubRef, mirror: str) -> Rows:
+    """Rows of one dataset: from ``$EVALR_DATA_DIR/<mirror>`` if set, else from the Hub."""
+    root = data_dir()
+    if root is not None:
+        path = root / mirror
+        if not path.is_file():
+            raise DataError(
+                f"{task}: {path} not found; put the file there, or unset {DATA_DIR_ENV} to "
+                f"download {hub.repo}@{hub.revision[:12]} from the Hugging Face Hub"
+            )
+        return Rows(tuple(_parse(path)), f"mirror:{mirror}", _sha256(path))
+    return _load_hub(task, hub, mirror)
+
+
+def _load_hub(task: str, hub: HubRef, mirror: str) -> Rows:
+    try:
+        import datasets  # heavy: imported only when the Hub is actually used
+    except ImportError:
+        raise DataError(
+            f"{task}: the 'datasets' package is missing; pip install datasets, "
+            f"or set {DATA_DIR_ENV} to an offline mirror holding {mirror}"
+        ) from None
+    try:
+        ds = datasets.load_dataset(hub.repo, hub.config, split=hub.split, revision=hub.revision)
+    except Exception as exc:  # network, auth (GPQA is gated), missing revision
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"{task}: could not load {hub.repo}@{hub.revision[:12]} from the Hub ({first[:200]}); "
+            f"set {DATA_DIR_ENV} to an offline mirror holding {mirror}"
+        ) from None
+    rows = tuple(dict(r) for r in ds)
+    return Rows(rows, "hub", rows_sha256(rows))

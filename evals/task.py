@@ -1,0 +1,76 @@
+"""What a task plugin provides: data, a prompt, and a grader. The runner owns everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from evalr.types import Completion, Grade, Message, Sample
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where a task's rows came from, recorded in the manifest."""
+
+    id: str
+    revision: str
+    source: str  # "hub" or "mirror:<path>"
+    split: str = "test"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    samples: tuple[Sample, ...]
+    info: DatasetInfo
+
+
+@dataclass(frozen=True)
+class Prompt:
+    messages: tuple[Message, ...]
+    # Per-sample facts the prompt depended on (GPQA option order), stored with each record.
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Grader(Protocol):
+    """Turns completions into grades. Async because graders may use a process pool or sandbox."""
+
+    def extract(self, sample: Sample, completion: Completion) -> str | None:
+        """The final answer the completion gives (after reasoning), or None."""
+        ...
+
+    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+        """Grade each extracted answer of one sample against its target."""
+        ...
+
+    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+        """Group answers by equivalence (same int = same answer) for majority voting."""
+        ...
+
+    def describe(self) -> Mapping[str, Any]:
+        """Grader name, version and the versions of packages it relies on."""
+        ...
+
+
+@dataclass(frozen=True)
+class Task:
+    """A benchmark: a composition of functions, no base class to inherit.
+
+    ``version`` changes whenever prompt, extraction or grading changes; resume and reports
+    compare it.
+    """
+
+    name: str
+    version: str
+    description: str
+    load: Callable[[int], Dataset]  # seed -> rows (the seed fixes per-question shuffles)
+    prompt: Callable[[Sample], Prompt]
+    grader: Grader
+    # The R1 protocol's k for this task (pass@1 averaged over k samples).
+    default_samples: int
+    # Voting makes no sense for code; tasks say whether cons@k is reported.
+    majority_vote: bool = True
+    # Extra manifest facts (e.g. LiveCodeBench window, which tests graded each problem).
+    params: Mapping[str, Any] = field(default_factory=dict)

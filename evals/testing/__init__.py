@@ -1,0 +1,1 @@
+"""Test doubles shipped with evalr: an OpenAI-compatible server for end-to-end checks."""

@@ -1,0 +1,1 @@
+"""Sandboxes that run untrusted model-written code (``evalr.sandboxes`` entry points)."""

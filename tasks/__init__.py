@@ -1,0 +1,1 @@
+"""Benchmark task plugins, found by the engine through the ``evalr.tasks`` entry points."""
