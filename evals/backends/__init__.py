@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,10 +23,19 @@ class Capabilities:
 
 @runtime_checkable
 class Backend(Protocol):
-    """Any engine that turns a chat prompt into completions."""
+    """Any engine that turns a chat prompt into completions.
+
+    The ``evalr.backends`` entry point names a callable taking a ``ModelSpec``
+    (``evalr.specs``) and returning a Backend; construction must be cheap, heavy work goes in
+    ``start``. The runner calls ``start`` once, then ``generate`` concurrently, then ``aclose``.
+    """
 
     @property
     def capabilities(self) -> Capabilities: ...
+
+    async def start(self, run_dir: Path) -> None:
+        """Acquire what the backend needs (load weights, launch a server); logs go in run_dir."""
+        ...
 
     async def generate(self, request: GenerationRequest) -> list[Completion]:
         """Return exactly ``request.n`` completions, or raise a BackendError."""
