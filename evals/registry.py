@@ -32,6 +32,7 @@ def load(kind: str, name: str) -> Any:
     if name not in points:
         known = sorted(points)
         raise ConfigError(
-            f"unknown {kind} {name!r}{did_you_mean(name, known)}; known: {', '.join(known) or 'none'}"
+            f"unknown {kind} {name!r}{did_you_mean(name, known)}; "
+            f"known: {', '.join(known) or 'none'}"
         )
     return points[name].load()

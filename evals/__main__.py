@@ -1,0 +1,5 @@
+import sys
+
+from evalr.cli import main
+
+sys.exit(main())

@@ -1,0 +1,330 @@
+"""plan -> generate -> extract -> grade -> record -> aggregate. The runner owns the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalr import manifest as mf
+from evalr import registry
+from evalr.backends import Backend
+from evalr.errors import BackendError, ConfigError, ErrorRateExceeded
+from evalr.progress import Progress
+from evalr.protocol import R1, Protocol
+from evalr.results import results_document, task_result
+from evalr.retry import RetryingBackend, RetryPolicy
+from evalr.specs import ModelSpec
+from evalr.store import RunStore, SampleRecord, now
+from evalr.task import Dataset, Prompt, Task
+from evalr.types import Completion, GenerationRequest, Sample, Sampling
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: ModelSpec
+    tasks: tuple[str, ...]
+    samples: int | None = None  # overrides each task's protocol k
+    limit: int | None = None
+    seed: int = 0
+    concurrency: int = 16
+    out: Path | None = None
+    max_error_rate: float = 0.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    quiet: bool = False
+    protocol: Protocol = R1
+    task_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A task with its rows, prompts and k, as this run uses them."""
+
+    task: Task
+    dataset: Dataset
+    samples: tuple[Sample, ...]
+    prompts: Mapping[str, Prompt]
+    k: int
+
+
+def attempt_seed(run_seed: int, task: str, sample_id: str, attempt: int) -> int:
+    """A stable per-attempt seed: distinct across attempts, identical across resumes."""
+    digest = hashlib.sha256(f"{run_seed}|{task}|{sample_id}|{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def build_task(name: str, options: Mapping[str, Any]) -> Task:
+    factory = registry.load("task", name)
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        raise ConfigError(f"task {name}: bad option ({exc})") from None
+
+
+def plan_tasks(config: RunConfig) -> list[Planned]:
+    planned = []
+    for name in config.tasks:
+        task = build_task(name, config.task_options.get(name, {}))
+        dataset = task.load(config.seed)
+        samples = dataset.samples[: config.limit] if config.limit else dataset.samples
+        if not samples:
+            raise ConfigError(f"task {name}: no problems selected")
+        k = config.samples or config.protocol.samples.get(name, task.default_samples)
+        if k < 1:
+            raise ConfigError("--samples must be at least 1")
+        prompts = {s.id: task.prompt(s) for s in samples}
+        planned.append(Planned(task, dataset, samples, prompts, k))
+    return planned
+
+
+def sampling_for(config: RunConfig) -> Sampling:
+    base = config.protocol.sampling
+    over = config.model.sampling
+    return Sampling(
+        temperature=float(over.get("temperature", base.temperature)),
+        top_p=float(over.get("top_p", base.top_p)),
+        max_tokens=int(over.get("max_tokens", base.max_tokens)),
+    )
+
+
+def protocol_record(
+    config: RunConfig, planned: list[Planned], sampling: Sampling
+) -> dict[str, Any]:
+    """What must match for a run directory to be resumed; hashed into reports."""
+    return {
+        "name": config.protocol.name,
+        "model": config.model.text,
+        "sampling": sampling.as_dict(),
+        "seed": config.seed,
+        "assistant_prefix": config.protocol.assistant_prefix,
+        "tasks": {
+            p.task.name: {
+                "version": p.task.version,
+                "k": p.k,
+                "limit": config.limit,
+                "options": dict(config.task_options.get(p.task.name, {})),
+                "dataset_sha256": mf.sha256_json(
+                    [(s.id, s.input, s.target, dict(s.metadata)) for s in p.samples]
+                ),
+                "prompts_sha256": mf.prompts_sha256(list(p.prompts.values())),
+            }
+            for p in planned
+        },
+    }
+
+
+def default_out(config: RunConfig) -> Path:
+    return Path("runs") / config.model.label.replace("/", "_") / "+".join(config.tasks)
+
+
+def _units(
+    planned: list[Planned], done: set[tuple[str, str, int]], native_n: bool, seed: int
+) -> Iterator[tuple[Planned, Sample, tuple[int, ...]]]:
+    """Work still to do, as (task, sample, attempts); one unit per request."""
+    for p in planned:
+        for s in p.samples:
+            todo = tuple(a for a in range(p.k) if (p.task.name, s.id, a) not in done)
+            if not todo:
+                continue
+            if native_n:
+                yield p, s, todo
+            else:
+                yield from ((p, s, (a,)) for a in todo)
+
+
+class _Execution:
+    """One pass over the planned work with C workers pulling units from a shared iterator."""
+
+    def __init__(
+        self, backend: Backend, store: RunStore, config: RunConfig, sampling: Sampling
+    ) -> None:
+        self.backend = backend
+        self.store = store
+        self.config = config
+        self.sampling = sampling
+        self.progress: Progress | None = None
+
+    async def run(
+        self, units: Iterator[tuple[Planned, Sample, tuple[int, ...]]], total: int
+    ) -> None:
+        self.progress = Progress(total, self.config.quiet)
+        limit = self.backend.capabilities.max_concurrency
+        workers = min(self.config.concurrency, limit) if limit else self.config.concurrency
+        try:
+            await asyncio.gather(*(self._worker(units) for _ in range(max(1, workers))))
+        finally:
+            self.progress.close()
+
+    async def _worker(self, units: Iterator[tuple[Planned, Sample, tuple[int, ...]]]) -> None:
+        for planned, sample, attempts in units:
+            await self._unit(planned, sample, attempts)
+
+    async def _unit(self, p: Planned, sample: Sample, attempts: tuple[int, ...]) -> None:
+        name = p.task.name
+        seeds = tuple(attempt_seed(self.config.seed, name, sample.id, a) for a in attempts)
+        prompt = p.prompts[sample.id]
+        request = GenerationRequest(
+            prompt.messages, self.sampling, seeds, self.config.protocol.assistant_prefix
+        )
+        try:
+            completions = await self.backend.generate(request)
+        except BackendError as exc:
+            for a, s in zip(attempts, seeds, strict=True):
+                self.store.append(
+                    SampleRecord(
+                        name,
+                        sample.id,
+                        a,
+                        s,
+                        "error",
+                        error=str(exc)[:500],
+                        prompt_meta=prompt.meta,
+                        time=now(),
+                    )
+                )
+            assert self.progress is not None
+            self.progress.advance(len(attempts), 0, errors=len(attempts))
+            return
+        await self._record(p, sample, prompt, attempts, seeds, completions)
+
+    async def _record(
+        self,
+        p: Planned,
+        sample: Sample,
+        prompt: Prompt,
+        attempts: tuple[int, ...],
+        seeds: tuple[int, ...],
+        completions: list[Completion],
+    ) -> None:
+        grader = p.task.grader
+        extracted = [grader.extract(sample, c) for c in completions]
+        try:
+            grades: list[Any] = await grader.grade(sample, extracted)
+            error = None
+        except Exception as exc:  # a grader bug must not lose paid-for completions
+            grades, error = [None] * len(completions), f"grading failed: {exc!r}"[:500]
+        tokens = 0
+        for a, s, c, g in zip(attempts, seeds, completions, grades, strict=True):
+            self.store.append(
+                SampleRecord(
+                    p.task.name,
+                    sample.id,
+                    a,
+                    s,
+                    "ok",
+                    completion=c,
+                    grade=g,
+                    error=error,
+                    prompt_meta=prompt.meta,
+                    time=now(),
+                )
+            )
+            tokens += c.usage.completion_tokens
+        assert self.progress is not None
+        self.progress.advance(len(completions), tokens)
+
+
+async def aggregate(planned: list[Planned], store: RunStore) -> dict[str, Any]:
+    latest = store.latest()
+    return {p.task.name: await task_result(p.task, p.samples, p.k, latest) for p in planned}
+
+
+def _warn(message: str, quiet: bool) -> None:
+    if not quiet:
+        print(f"warning: {message}", file=sys.stderr)
+
+
+async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation and return the results document."""
+    started = time.time()
+    planned = plan_tasks(config)
+    sampling = sampling_for(config)
+    protocol = protocol_record(config, planned, sampling)
+    store = RunStore(config.out or default_out(config))
+    resumed = store.exists()
+    if resumed:
+        store.check_resumable(protocol)
+    else:
+        store.create(
+            {
+                "run_id": f"{config.model.label}-{time.strftime('%Y%m%dT%H%M%S')}",
+                "created": now(),
+                "evalr_version": mf.evalr_version(),
+                "git_sha": mf.git_sha(),
+                "protocol": protocol,
+                "host": mf.host(),
+                "tasks": {
+                    p.task.name: {
+                        "description": p.task.description,
+                        "dataset": {
+                            "id": p.dataset.info.id,
+                            "revision": p.dataset.info.revision,
+                            "source": p.dataset.info.source,
+                            "split": p.dataset.info.split,
+                            **dict(p.dataset.info.extra),
+                        },
+                        "grader": dict(p.task.grader.describe()),
+                        "params": dict(p.task.params),
+                    }
+                    for p in planned
+                },
+            }
+        )
+    ignored = [x for x in config.model.ignores if x in ("temperature", "top_p", "max_tokens")]
+    if ignored:
+        _warn(
+            f"{config.model.label} is known to ignore {', '.join(ignored)}; recorded in the "
+            "manifest",
+            config.quiet,
+        )
+    raw = backend or registry.load("backend", config.model.backend)(config.model)
+    engine = RetryingBackend(raw, config.retry, seed=config.seed)
+    try:
+        await engine.start(store.path)
+        store.update_manifest(
+            model=mf.scrub(dict(engine.describe())),
+            ignored_sampling=ignored,
+            **(
+                {"resumed_at": [*store.read_manifest().get("resumed_at", []), now()]}
+                if resumed
+                else {}
+            ),
+        )
+        done = {key for key, r in store.latest().items() if r.status == "ok"}
+        native = engine.capabilities.native_n
+        total = sum(1 for _ in _units(planned, done, False, config.seed))
+        execution = _Execution(engine, store, config, sampling)
+        await execution.run(_units(planned, done, native, config.seed), total)
+    finally:
+        store.close()
+        await engine.aclose()
+    tasks = await aggregate(planned, store)
+    doc = results_document(
+        store.read_manifest(),
+        tasks,
+        {
+            "finished": now(),
+            "duration_s": round(time.time() - started, 3),
+            "retries": engine.retries,
+        },
+    )
+    store.write_results(doc)
+    attempts = sum(t["counts"]["attempts"] for t in tasks.values())
+    errors = sum(
+        t["counts"].get("errors", 0) + t["counts"].get("missing", 0) for t in tasks.values()
+    )
+    if attempts and errors / attempts > config.max_error_rate:
+        raise ErrorRateExceeded(
+            f"{errors} of {attempts} attempts failed (limit {config.max_error_rate:.1%}); "
+            f"results in {store.path}; rerun the same command to retry only those"
+        )
+    return doc
+
+
+def run(config: RunConfig) -> dict[str, Any]:
+    return asyncio.run(run_async(config))

@@ -1,0 +1,189 @@
+"""The run directory: ``manifest.json`` first, ``samples.jsonl`` appended per record,
+``results.json`` at the end. Everything needed to resume, re-score or report, without the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from evalr.errors import ConfigError, DataError, ResumeError
+from evalr.types import Completion, Grade, Usage
+
+MANIFEST = "manifest.json"
+SAMPLES = "samples.jsonl"
+RESULTS = "results.json"
+RESULTS_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """One line of samples.jsonl. The resume key is (task, sample_id, attempt)."""
+
+    task: str
+    sample_id: str
+    attempt: int
+    seed: int
+    status: Literal["ok", "error"]
+    completion: Completion | None = None
+    grade: Grade | None = None
+    error: str | None = None
+    prompt_meta: Mapping[str, Any] = field(default_factory=dict)
+    time: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.task, self.sample_id, self.attempt)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> SampleRecord:
+        comp = row.get("completion")
+        grade = row.get("grade")
+        return cls(
+            task=row["task"],
+            sample_id=str(row["sample_id"]),
+            attempt=int(row["attempt"]),
+            seed=int(row["seed"]),
+            status=row["status"],
+            completion=None
+            if comp is None
+            else Completion(**{**comp, "usage": Usage(**comp.get("usage", {}))}),
+            grade=None if grade is None else Grade(**grade),
+            error=row.get("error"),
+            prompt_meta=row.get("prompt_meta") or {},
+            time=float(row.get("time", 0.0)),
+        )
+
+
+def _write_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _differences(old: Any, new: Any, where: str = "") -> Iterator[str]:
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in sorted(set(old) | set(new), key=str):
+            yield from _differences(old.get(key), new.get(key), f"{where}.{key}" if where else key)
+    elif old != new:
+        yield f"{where}: stored {json.dumps(old, default=str)}, now {json.dumps(new, default=str)}"
+
+
+class RunStore:
+    """Append-only journal plus manifest and results; safe against a kill at any point."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: Any = None
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / MANIFEST
+
+    def exists(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def read_manifest(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(f"{self.path} is not a run directory (no {MANIFEST})") from None
+        except json.JSONDecodeError:
+            raise DataError(
+                f"{self.manifest_path} is corrupt; move it aside to start over"
+            ) from None
+
+    def check_resumable(self, protocol: Mapping[str, Any]) -> None:
+        """Refuse to mix two protocols in one directory, naming what differs."""
+        stored = self.read_manifest().get("protocol", {})
+        diffs = list(_differences(stored, protocol))
+        if diffs:
+            more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+            raise ResumeError(
+                f"{self.path} holds a run with a different protocol: {diffs[0]}{more}; "
+                "use --out for a new directory"
+            )
+
+    def create(self, manifest: Mapping[str, Any]) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"cannot write to {self.path}: {exc.strerror}; pick --out") from None
+        _write_atomic(self.manifest_path, manifest)
+
+    def update_manifest(self, **fields: Any) -> None:
+        _write_atomic(self.manifest_path, {**self.read_manifest(), **fields})
+
+    def records(self) -> list[SampleRecord]:
+        """Every stored record, repairing a line torn by a kill mid-write."""
+        path = self.path / SAMPLES
+        if not path.exists():
+            return []
+        data = path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            with open(path, "r+b") as fh:  # a torn last line was never acknowledged: drop it
+                fh.truncate(end)
+        out = []
+        for lineno, line in enumerate(data[:end].splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(SampleRecord.from_dict(json.loads(line)))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise DataError(f"{path}:{lineno}: unreadable record ({exc})") from None
+        return out
+
+    def latest(self) -> dict[tuple[str, str, int], SampleRecord]:
+        """The last record per key: a later success supersedes earlier errors."""
+        return {r.key: r for r in self.records()}
+
+    def append(self, record: SampleRecord) -> None:
+        if self._fh is None:
+            self._fh = open(self.path / SAMPLES, "a", encoding="utf-8")  # noqa: SIM115
+        self._fh.write(record.to_json() + "\n")
+        self._fh.flush()  # in the kernel once written: survives SIGKILL of this process
+
+    def rewrite(self, records: list[SampleRecord]) -> None:
+        """Replace the journal (re-scoring); atomic, so a kill leaves the old one intact."""
+        tmp = self.path / f".{SAMPLES}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(record.to_json() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path / SAMPLES)
+
+    def write_results(self, results: Mapping[str, Any]) -> None:
+        _write_atomic(self.path / RESULTS, results)
+
+    def read_results(self) -> dict[str, Any]:
+        path = self.path / RESULTS
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(f"{self.path} has no {RESULTS} yet: the run has not finished") from None
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def now() -> float:
+    return round(time.time(), 3)
