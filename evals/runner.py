@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,15 +123,18 @@ def default_out(config: RunConfig) -> Path:
 
 
 def _units(
-    planned: list[Planned], done: set[tuple[str, str, int]], native_n: bool, seed: int
+    planned: list[Planned], done: set[tuple[str, str, int]], native_n: Callable[[], bool]
 ) -> Iterator[tuple[Planned, Sample, tuple[int, ...]]]:
-    """Work still to do, as (task, sample, attempts); one unit per request."""
+    """Work still to do, as (task, sample, attempts); one unit per request.
+
+    ``native_n`` is asked per problem: a backend may learn mid-run that its server ignores n.
+    """
     for p in planned:
         for s in p.samples:
             todo = tuple(a for a in range(p.k) if (p.task.name, s.id, a) not in done)
             if not todo:
                 continue
-            if native_n:
+            if native_n():
                 yield p, s, todo
             else:
                 yield from ((p, s, (a,)) for a in todo)
@@ -296,10 +299,9 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
             ),
         )
         done = {key for key, r in store.latest().items() if r.status == "ok"}
-        native = engine.capabilities.native_n
-        total = sum(1 for _ in _units(planned, done, False, config.seed))
+        total = sum(len(a) for _, _, a in _units(planned, done, lambda: False))
         execution = _Execution(engine, store, config, sampling)
-        await execution.run(_units(planned, done, native, config.seed), total)
+        await execution.run(_units(planned, done, lambda: engine.capabilities.native_n), total)
     finally:
         store.close()
         await engine.aclose()

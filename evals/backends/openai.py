@@ -177,6 +177,22 @@ class OpenAIBackend:
                 "is the server running and the URL right?"
             ) from None
 
+    async def _engine_version(self) -> None:
+        """vLLM and SGLang answer /version beside /v1; other servers simply 404."""
+        import aiohttp
+
+        root = self.options.base_url.removesuffix("/v1")
+        try:
+            async with self._session.get(
+                f"{root}/version", timeout=aiohttp.ClientTimeout(total=5)
+            ) as resp:
+                if resp.status == 200 and "json" in resp.content_type:
+                    body = await resp.json()
+                    if isinstance(body, dict) and "version" in body:
+                        self._server["engine_version"] = str(body["version"])
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            pass
+
     async def _call(self, request: GenerationRequest, n: int, seed: int) -> list[Completion]:
         import aiohttp
 
