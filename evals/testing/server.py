@@ -1,0 +1,460 @@
+"""An OpenAI-compatible chat server on loopback for end-to-end, fault and throughput tests.
+
+Replies come from an :class:`~evalr.testing.oracle.Oracle` (deterministic per prompt, seed and
+choice index). Faults are decided per request by a stable hash of (fault seed, prompt, seed, how
+many times that pair has arrived), so they do not depend on arrival order under concurrency.
+``GET /stats`` counts requests per (prompt, seed) so a test can prove stored work was not
+requested again; ``POST /control`` changes latency and faults on a running server.
+
+Run it: ``python -m evalr.testing.server --port 0 --latency-ms 500 --fail-rate 0.2 --no-n``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+from evalr.testing.mirror import mirror_answer_key
+from evalr.testing.oracle import AnswerKey, Oracle, unit_hash
+from evalr.testing.requestlog import RequestKey, RequestLog
+
+HOST = "127.0.0.1"
+FailMode = Literal["429", "500", "503", "drop", "hang"]
+FAIL_MODES: tuple[str, ...] = ("429", "500", "503", "drop", "hang")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    oracle: Oracle = field(default_factory=Oracle)
+    model: str = "evalr-test"
+    # False behaves like llama.cpp's server: ``n`` is ignored and one choice comes back.
+    supports_n: bool = True
+    honors_seed: bool = True
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    fail_rate: float = 0.0
+    fail_modes: tuple[FailMode, ...] = ("429", "500", "drop")
+    fail_seed: int = 0
+    retry_after_s: float = 0.0
+    # Prompts containing any of these always fail with ``fail_match_status``.
+    fail_match: tuple[str, ...] = ()
+    fail_match_status: int = 500
+    hang_s: float = 30.0
+    # 1 serves one request at a time, queueing the rest, like llama.cpp's server.
+    max_concurrency: int | None = None
+    api_key: str | None = None
+    strict_model: bool = False
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One parsed chat request, with where it stands in the request log."""
+
+    body: Mapping[str, Any]
+    prompt: str
+    prefix: str  # a forced assistant turn (R1's "<think>\\n"), continued, not echoed
+    key: RequestKey
+    n: int
+    max_tokens: int | None
+    nonce: str  # what varies the reply: the seed, or the call count where seeds are ignored
+    arrival: int  # how many requests with this key came before
+
+
+def _error(
+    status: int, message: str, kind: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    body = {"error": {"message": message, "type": kind, "code": status}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+class ChatCompletionsServer:
+    """The aiohttp application plus its state; start with :meth:`start`, stop with :meth:`stop`."""
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        self._log = RequestLog()
+        self._gate = self._make_gate()
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self._ids = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What an OpenAI client takes as ``base_url``."""
+        return f"{self.url}/v1"
+
+    def stats(self, detail: bool = True) -> dict[str, Any]:
+        return self._log.snapshot(detail)
+
+    def reset_stats(self) -> None:
+        self._log = RequestLog()
+
+    def reconfigure(self, **changes: Any) -> None:
+        """Replace config fields (and oracle fields such as ``p_correct``) on the running server."""
+        oracle_fields = {f.name for f in dataclasses.fields(Oracle)}
+        oracle = {k: changes.pop(k) for k in list(changes) if k in oracle_fields}
+        for name, value in changes.items():
+            if isinstance(value, list):
+                changes[name] = tuple(value)
+        config = dataclasses.replace(self.config, **changes)
+        if oracle:
+            config = dataclasses.replace(
+                config, oracle=dataclasses.replace(config.oracle, **oracle)
+            )
+        limit_changed = config.max_concurrency != self.config.max_concurrency
+        self.config = config
+        if limit_changed:
+            self._gate = self._make_gate()
+
+    def _make_gate(self) -> asyncio.Semaphore | None:
+        limit = self.config.max_concurrency
+        return asyncio.Semaphore(limit) if limit else None
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/version", self._version)
+        app.router.add_get("/stats", self._get_stats)
+        app.router.add_post("/stats/reset", self._reset_stats)
+        app.router.add_post("/control", self._control)
+        return app
+
+    async def start(self, port: int = 0) -> str:
+        self._gate = self._make_gate()  # bind the semaphore to the serving loop
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, HOST, port, backlog=1024, reuse_address=True)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # set by start()
+        self.port = server.sockets[0].getsockname()[1]
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> ChatCompletionsServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- handlers -----------------------------------------------------------------------------
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return web.json_response({"version": "evalr-test-server"})
+
+    async def _models(self, request: web.Request) -> web.Response:
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        model = {"id": self.config.model, "object": "model", "owned_by": "evalr-test"}
+        return web.json_response({"object": "list", "data": [model]})
+
+    async def _get_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats(detail=request.query.get("detail", "1") != "0"))
+
+    async def _reset_stats(self, request: web.Request) -> web.Response:
+        self.reset_stats()
+        return web.json_response({"status": "ok"})
+
+    async def _control(self, request: web.Request) -> web.Response:
+        try:
+            self.reconfigure(**await request.json())
+        except (TypeError, ValueError) as exc:
+            return _error(400, f"bad control request: {exc}", "invalid_request_error")
+        return web.json_response({"status": "ok"})
+
+    def _check_key(self, request: web.Request) -> web.Response | None:
+        expected = self.config.api_key
+        if expected is None or request.headers.get("Authorization") == f"Bearer {expected}":
+            return None
+        self._log.statuses["401"] += 1
+        return _error(401, "Incorrect API key provided.", "authentication_error")
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        if (denied := self._check_key(request)) is not None:
+            return denied
+        try:
+            call = self._parse(json.loads(await request.read()))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            self._log.statuses["400"] += 1
+            return _error(400, f"invalid request: {exc}", "invalid_request_error")
+        cfg = self.config
+        if cfg.strict_model and call.body.get("model") != cfg.model:
+            self._log.statuses["404"] += 1
+            model = call.body.get("model")
+            return _error(404, f"The model `{model}` does not exist.", "not_found_error")
+        fault = self._fault(call)
+        if fault == "429":  # rate limits answer at once, before any work
+            self._log.statuses["429"] += 1
+            wait = cfg.retry_after_s
+            headers = {"Retry-After": str(max(0, round(wait))), "retry-after-ms": str(wait * 1000)}
+            return _error(429, "Rate limit reached, retry later.", "rate_limit_error", headers)
+        if self._gate is None:
+            return await self._serve(request, call, fault)
+        async with self._gate:
+            return await self._serve(request, call, fault)
+
+    def _parse(self, body: dict[str, Any]) -> _Call:
+        messages = body["messages"]
+        if not isinstance(messages, list) or not messages:
+            raise ValueError("messages must be a non-empty list")
+        if body.get("stream"):
+            raise ValueError("streaming is not supported")
+        users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
+        prompt = users[-1] if users else _text(messages[-1].get("content"))
+        last = messages[-1]
+        seed = body.get("seed")
+        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+        key = (hashlib.sha256(prompt.encode()).hexdigest(), seed)
+        params = (
+            body.get("model"),
+            body.get("temperature"),
+            body.get("top_p"),
+            max_tokens,
+            body.get("n"),
+        )
+        arrival, prompt_calls = self._log.arrive(key, prompt[:80], params)
+        # A server that ignores seeds still varies its samples from call to call.
+        honored = self.config.honors_seed and seed is not None
+        return _Call(
+            body=body,
+            prompt=prompt,
+            prefix=_text(last.get("content")) if last.get("role") == "assistant" else "",
+            key=key,
+            n=int(body.get("n") or 1) if self.config.supports_n else 1,
+            max_tokens=max_tokens,
+            nonce=f"seed:{seed}" if honored else f"call:{prompt_calls}",
+            arrival=arrival,
+        )
+
+    async def _serve(
+        self, request: web.Request, call: _Call, fault: str | None
+    ) -> web.StreamResponse:
+        cfg, log = self.config, self._log
+        log.enter()
+        try:
+            jitter = cfg.jitter_ms * unit_hash("jitter", cfg.fail_seed, *call.key, call.arrival)
+            if cfg.latency_ms + jitter > 0:
+                await asyncio.sleep((cfg.latency_ms + jitter) / 1000)
+            if fault is not None:
+                return await self._inject(request, fault)
+            return self._answer(call)
+        finally:
+            log.leave()
+
+    def _answer(self, call: _Call) -> web.Response:
+        cfg, log = self.config, self._log
+        choices, completion_tokens, reasoning_tokens = [], 0, 0
+        for index in range(call.n):
+            reply = cfg.oracle.reply(call.prompt, call.nonce, index, call.max_tokens, call.prefix)
+            message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+            if reply.reasoning is not None:
+                message["reasoning_content"] = reply.reasoning
+            choices.append(
+                {
+                    "index": index,
+                    "message": message,
+                    "finish_reason": reply.finish_reason,
+                    "logprobs": None,
+                }
+            )
+            completion_tokens += reply.completion_tokens
+            reasoning_tokens += reply.reasoning_tokens
+            log.correct += reply.correct
+            if not reply.matched:
+                log.unmatched.add(call.key[0])
+        prompt_tokens = sum(len(_text(m.get("content")).split()) for m in call.body["messages"])
+        self._ids += 1
+        payload = {
+            "id": f"chatcmpl-{self._ids}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": call.body.get("model") or cfg.model,
+            "system_fingerprint": "evalr-test",
+            "choices": choices,
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+                "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
+            },
+        }
+        log.answered[call.key] += 1
+        log.choices += call.n
+        log.statuses["200"] += 1
+        return web.Response(body=json.dumps(payload).encode(), content_type="application/json")
+
+    def _fault(self, call: _Call) -> str | None:
+        cfg = self.config
+        if any(part in call.prompt for part in cfg.fail_match):
+            return str(cfg.fail_match_status)
+        if cfg.fail_rate <= 0:
+            return None
+        sha, seed = call.key
+        if unit_hash("fault", cfg.fail_seed, sha, seed, call.arrival) >= cfg.fail_rate:
+            return None
+        pick = unit_hash("mode", cfg.fail_seed, sha, seed, call.arrival)
+        return cfg.fail_modes[int(pick * len(cfg.fail_modes))]
+
+    async def _inject(self, request: web.Request, fault: str) -> web.StreamResponse:
+        self._log.statuses[fault] += 1
+        if fault == "drop":
+            # Headers and half a body, then the connection goes: the client sees a broken read.
+            response = web.StreamResponse(
+                status=200, headers={"Content-Type": "application/json", "Content-Length": "4096"}
+            )
+            await response.prepare(request)
+            await response.write(b'{"id": "chatcmpl-dropped", "choi')
+            if request.transport is not None:
+                request.transport.close()
+            raise asyncio.CancelledError
+        if fault == "hang":
+            await asyncio.sleep(self.config.hang_s)
+            fault = "503"
+        status = int(fault)
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+        return _error(status, f"injected failure ({status})", kind)
+
+
+async def start_server(
+    config: ServerConfig | None = None, port: int = 0
+) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """Start a server on the running loop; returns its ``/v1`` base URL and a stop coroutine."""
+    server = ChatCompletionsServer(config)
+    base_url = await server.start(port)
+    return base_url, server.stop
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m evalr.testing.server", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--model", default="evalr-test")
+    p.add_argument(
+        "--answers", type=Path, help="answer key: JSONL/JSON rows {match|sha256, answer, p?}"
+    )
+    p.add_argument(
+        "--answers-mirror", type=Path, help="also take gold answers from this data mirror"
+    )
+    p.add_argument("--p-correct", type=float, default=0.6)
+    p.add_argument("--reasoning", choices=("field", "think", "none"), default="field")
+    p.add_argument("--reasoning-words", type=int, default=40)
+    p.add_argument("--wrong-answers", type=int, default=3)
+    p.add_argument("--choice-style", choices=("answer", "boxed", "paren"), default="answer")
+    p.add_argument("--no-n", action="store_true", help="ignore n: always one choice")
+    p.add_argument("--ignore-seed", action="store_true")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--jitter-ms", type=float, default=0.0)
+    p.add_argument("--fail-rate", type=float, default=0.0)
+    p.add_argument(
+        "--fail-modes", default="429,500,drop", help=f"comma list of {','.join(FAIL_MODES)}"
+    )
+    p.add_argument("--fail-seed", type=int, default=0)
+    p.add_argument("--retry-after", type=float, default=0.0, help="seconds, sent with 429")
+    p.add_argument(
+        "--fail-match", action="append", default=[], help="prompt substring that always fails"
+    )
+    p.add_argument("--hang-s", type=float, default=30.0)
+    p.add_argument("--max-concurrency", type=int)
+    p.add_argument("--api-key-env", help="require the key held in this environment variable")
+    p.add_argument("--strict-model", action="store_true")
+    args = p.parse_args(argv)
+    modes = tuple(m for m in args.fail_modes.split(",") if m)
+    if unknown := set(modes) - set(FAIL_MODES):
+        p.error(f"unknown fail modes: {', '.join(sorted(unknown))}")
+    args.fail_modes = modes
+    return args
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    entries = AnswerKey.load(args.answers).entries if args.answers else ()
+    if args.answers_mirror:
+        entries += mirror_answer_key(args.answers_mirror).entries
+    key = AnswerKey(entries)
+    oracle = Oracle(
+        key=key,
+        p_correct=args.p_correct,
+        reasoning_style=args.reasoning,
+        reasoning_words=args.reasoning_words,
+        wrong_answers=args.wrong_answers,
+        choice_style=args.choice_style,
+    )
+    api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    if args.api_key_env and not api_key:
+        raise SystemExit(f"error: environment variable {args.api_key_env} is not set")
+    return ServerConfig(
+        oracle=oracle,
+        model=args.model,
+        supports_n=not args.no_n,
+        honors_seed=not args.ignore_seed,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        fail_rate=args.fail_rate,
+        fail_modes=args.fail_modes,
+        fail_seed=args.fail_seed,
+        retry_after_s=args.retry_after,
+        fail_match=tuple(args.fail_match),
+        hang_s=args.hang_s,
+        max_concurrency=args.max_concurrency,
+        api_key=api_key,
+        strict_model=args.strict_model,
+    )
+
+
+async def _serve_forever(config: ServerConfig, port: int) -> None:
+    server = ChatCompletionsServer(config)
+    await server.start(port)
+    print(f"listening on {server.url}", flush=True)
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    await done.wait()
+    await server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    config = config_from_args(args)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(config, args.port))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
