@@ -51,7 +51,7 @@ async def task_result(
         ok = [r for r in got if r is not None and r.status == "ok" and r.grade is not None]
         counts["attempts"] += k
         counts["missing"] += sum(r is None for r in got)
-        counts["errors"] += sum(r is not None and r not in ok for r in got)
+        counts["errors"] += sum(r is not None for r in got) - len(ok)
         if not ok:
             continue
         answers = [r.grade.extracted for r in ok]  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,7 +41,25 @@ class SampleRecord:
         return (self.task, self.sample_id, self.attempt)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # Hand-built dict: dataclasses.asdict deep-copies every field and dominated write time.
+        c, g = self.completion, self.grade
+        row = {
+            "task": self.task, "sample_id": self.sample_id, "attempt": self.attempt,
+            "seed": self.seed, "status": self.status,
+            "completion": None if c is None else {
+                "text": c.text, "reasoning": c.reasoning, "finish_reason": c.finish_reason,
+                "usage": {"prompt_tokens": c.usage.prompt_tokens,
+                          "completion_tokens": c.usage.completion_tokens,
+                          "reasoning_tokens": c.usage.reasoning_tokens},
+                "latency_s": round(c.latency_s, 4), "request": dict(c.request), "model": c.model,
+            },
+            "grade": None if g is None else {
+                "correct": g.correct, "extracted": g.extracted, "verdict": g.verdict,
+                "details": dict(g.details),
+            },
+            "error": self.error, "prompt_meta": dict(self.prompt_meta), "time": self.time,
+        }
+        return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str)
 
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> SampleRecord:

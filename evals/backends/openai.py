@@ -145,7 +145,11 @@ class OpenAIBackend:
             self._headers["Authorization"] = f"Bearer {key}"
         self._session = aiohttp.ClientSession(
             headers=self._headers,
-            connector=aiohttp.TCPConnector(limit=self.options.max_connections),
+            # Plain-HTTP servers (local engines) skip loading the CA bundle: ~70 ms at startup.
+            connector=aiohttp.TCPConnector(
+                limit=self.options.max_connections,
+                ssl=None if self.options.base_url.startswith("https:") else False,
+            ),
             timeout=aiohttp.ClientTimeout(total=self.options.timeout_s),
             json_serialize=json.dumps,
         )
@@ -170,12 +174,36 @@ class OpenAIBackend:
                         if entry.get("id") == self.model:
                             keep = ("owned_by", "max_model_len", "root", "created")
                             self._server["model_info"] = {k: entry[k] for k in keep if k in entry}
+            await self._engine_version()
+            if self._native_n is None:
+                await self._probe_n()
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             await self.aclose()
             raise ConfigError(
                 f"cannot reach {self.options.base_url} ({type(exc).__name__}); "
                 "is the server running and the URL right?"
             ) from None
+
+    async def _probe_n(self) -> None:
+        """Ask once for two one-token choices: servers that ignore n return one.
+
+        Knowing before the run starts keeps every request inside --concurrency; a server that
+        rejects the probe is treated as not supporting n (one request per attempt is always safe).
+        """
+        probe = {
+            "model": self.model, "messages": [{"role": "user", "content": "Say OK."}],
+            "max_tokens": 1, "n": 2, "temperature": 1.0, "seed": 0,
+        }
+        try:
+            async with self._session.post(
+                f"{self.options.base_url}/chat/completions", json=probe
+            ) as resp:
+                body = await resp.json(content_type=None) if resp.status == 200 else {}
+        except (*_aiohttp_errors(), TimeoutError, json.JSONDecodeError):
+            body = {}
+        choices = body.get("choices") if isinstance(body, dict) else None
+        self._native_n = isinstance(choices, list) and len(choices) >= 2
+        self._server["n_probe"] = "honoured" if self._native_n else "ignored or rejected"
 
     async def _engine_version(self) -> None:
         """vLLM and SGLang answer /version beside /v1; other servers simply 404."""
@@ -241,6 +269,12 @@ class OpenAIBackend:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _aiohttp_errors() -> tuple[type[BaseException], ...]:
+    import aiohttp
+
+    return (aiohttp.ClientError,)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
