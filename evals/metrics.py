@@ -2,7 +2,8 @@
 
 Uncertainty is over problems: each problem contributes one score (e.g. its mean correctness over
 k attempts), and the standard error is that of the mean of those scores. The 95% interval uses
-Student's t with P-1 degrees of freedom, clipped to [0, 1].
+Student's t with P-1 degrees of freedom, clipped to [0, 1] (Wilson's interval when every problem
+scored the same and the t interval would collapse to a point).
 """
 
 from __future__ import annotations
@@ -50,8 +51,20 @@ def summarize(name: str, scores: Sequence[float], k: int | None = None) -> Metri
         return MetricValue(name, mean, math.nan, (math.nan, math.nan), 1, k)
     var = sum((s - mean) ** 2 for s in scores) / (p - 1)
     se = math.sqrt(var / p)
+    if se == 0.0:
+        # Every problem scored the same (say 0/30): a t interval collapses to a point, which
+        # would claim certainty. Wilson's interval for P Bernoulli trials stays honest.
+        return MetricValue(name, mean, se, wilson(mean, p), p, k)
     half = t_quantile_975(p - 1) * se
     return MetricValue(name, mean, se, (max(0.0, mean - half), min(1.0, mean + half)), p, k)
+
+
+def wilson(mean: float, n: int) -> tuple[float, float]:
+    """Wilson score 95% interval for a proportion observed over n trials."""
+    z2 = _Z975**2
+    centre = (mean + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z975 * math.sqrt(mean * (1 - mean) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass(frozen=True)
