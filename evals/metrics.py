@@ -28,7 +28,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def t_quantile_975(df: int) -> float:
-    """Student t 0.975 quantile (Cornish-Fisher expansion; exact enough for df >= 3)."""
+    """Student t 0.975 quantile: a table to df 5, then Cornish-Fisher (within 2e-4 of exact)."""
     if df <= 0:
         return math.inf
     exact = {1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706}
@@ -38,7 +38,9 @@ def t_quantile_975(df: int) -> float:
     g1 = (z**3 + z) / 4
     g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
     g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    return z + g1 / df + g2 / df**2 + g3 / df**3
+    # The fourth term brings df = 6 from 1.3e-3 to 1e-4 of the exact quantile.
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
 
 
 def summarize(name: str, scores: Sequence[float], k: int | None = None) -> MetricValue:
