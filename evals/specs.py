@@ -54,6 +54,8 @@ def parse(text: str) -> ModelSpec:
     if not sep or not backend or not rest:
         raise ConfigError(f"bad model spec {text!r}: expected BACKEND:TARGET[?key=value&...]")
     target, _, query = rest.partition("?")
+    if not target:
+        raise ConfigError(f"bad model spec {text!r}: no target before '?'")
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError:
