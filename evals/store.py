@@ -126,7 +126,9 @@ class RunStore:
     def check_resumable(self, protocol: Mapping[str, Any]) -> None:
         """Refuse to mix two protocols in one directory, naming what differs."""
         stored = self.read_manifest().get("protocol", {})
-        diffs = list(_differences(stored, protocol))
+        # Compare as stored: JSON turns tuples into lists, which must not count as a change.
+        now_as_json = json.loads(json.dumps(protocol, ensure_ascii=False, default=str))
+        diffs = list(_differences(stored, now_as_json))
         if diffs:
             more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
             raise ResumeError(
