@@ -1,0 +1,133 @@
+"""Graders for answer-matching tasks: math equivalence, AIME integers, multiple-choice letters.
+
+All three implement ``evalr.task.Grader``. ``grade`` and ``classes`` see every attempt of one
+problem at once, so repeated answers are decided once and the distinct ones go to the grading
+processes together (both cores busy). ``classes`` returns the equivalence groups cons@k votes
+over: answers that are mathematically equal share a group even when their strings differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalr.extract import extract_boxed, extract_choice
+from evalr.gradepool import VerifyPool, shared_pool
+from evalr.mathgrade import VERSION, canonical, number, package_versions, quick_verdict
+from evalr.types import Completion, Grade, Sample
+
+
+def _vote_key(answer: str) -> str:
+    value = number(answer)
+    return f"#{value}" if value is not None else canonical(answer)
+
+
+def _union_find(count: int, joined: Sequence[tuple[int, int]]) -> list[int]:
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in joined:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return [root(i) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class MathGrader:
+    """Last ``\\boxed{}`` of the answer, compared with the gold by mathematical equivalence."""
+
+    name: str = "math"
+    pool: Callable[[], VerifyPool] = field(default=shared_pool, compare=False)
+
+    def extract(self, sample: Sample, completion: Completion) -> str | None:
+        return extract_boxed(completion.text)
+
+    async def equal(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[bool, str | None]]:
+        """(equal, note) per (gold, answer) pair: fast path here, the rest in the pool."""
+        out: list[tuple[bool, str | None] | None] = []
+        slow: list[int] = []
+        for i, (gold, answer) in enumerate(pairs):
+            quick = quick_verdict(gold, answer)
+            out.append(None if quick is None else (quick, None))
+            if quick is None:
+                slow.append(i)
+        if slow:
+            verdicts = await asyncio.to_thread(self.pool().verify, [pairs[i] for i in slow])
+            for i, verdict in zip(slow, verdicts, strict=True):
+                out[i] = (verdict.equal, verdict.note)
+        return [o if o is not None else (False, None) for o in out]
+
+    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+        answered = [(i, a) for i, a in enumerate(extracted) if a is not None]
+        results = await self.equal([(sample.target, a) for _, a in answered])
+        grades = [Grade(correct=False, extracted=None) for _ in extracted]
+        for (i, answer), (equal, note) in zip(answered, results, strict=True):
+            grades[i] = Grade(equal, answer, details={"note": note} if note else {})
+        return grades
+
+    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+        keys = [_vote_key(a) for a in answers]
+        distinct = list(dict.fromkeys(keys))
+        first = {key: answers[keys.index(key)] for key in distinct}
+        pairs = [(i, j) for i in range(len(distinct)) for j in range(i + 1, len(distinct))]
+        verdicts = await self.equal([(first[distinct[i]], first[distinct[j]]) for i, j in pairs])
+        joined = [p for p, (eq, _) in zip(pairs, verdicts, strict=True) if eq]
+        roots = _union_find(len(distinct), joined)
+        return [roots[distinct.index(key)] for key in keys]
+
+    def describe(self) -> Mapping[str, Any]:
+        return {"grader": self.name, "version": VERSION, "packages": package_versions()}
+
+
+@dataclass(frozen=True)
+class IntegerGrader:
+    """AIME: integers compare by value (``025`` = ``25`` = ``25.0``; ``25.5`` is wrong).
+
+    An answer that is not a plain number (``\\frac{50}{2}``, ``204 \\text{ minutes}``) falls back
+    to mathematical equivalence with the integer gold, so a correct value in another form counts.
+    """
+
+    name: str = "integer"
+    math: MathGrader = field(default_factory=MathGrader)
+
+    def extract(self, sample: Sample, completion: Completion) -> str | None:
+        return extract_boxed(completion.text)
+
+    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+        return await self.math.grade(sample, extracted)
+
+    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+        return await self.math.classes(sample, answers)
+
+    def describe(self) -> Mapping[str, Any]:
+        return {"grader": self.name, "version": VERSION, "packages": package_versions()}
+
+
+@dataclass(frozen=True)
+class ChoiceGrader:
+    """Multiple choice: the letter the answer names (``Answer: C``, ``\\boxed{C}``, ``(C)``)."""
+
+    name: str = "choice"
+
+    def extract(self, sample: Sample, completion: Completion) -> str | None:
+        return extract_choice(completion.text)
+
+    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+        target = sample.target.strip().upper()
+        return [Grade(a is not None and a.strip().upper() == target, a) for a in extracted]
+
+    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+        letters = [a.strip().upper() for a in answers]
+        order = list(dict.fromkeys(letters))
+        return [order.index(letter) for letter in letters]
+
+    def describe(self) -> Mapping[str, Any]:
+        return {"grader": self.name, "version": VERSION, "packages": {}}
