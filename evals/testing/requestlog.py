@@ -24,18 +24,26 @@ class RequestLog:
     statuses: Counter[str] = field(default_factory=Counter)
     params: Counter[tuple[Any, ...]] = field(default_factory=Counter)
     unmatched: set[str] = field(default_factory=set)
+    # Prompts the answer key knows (task prompts), apart from a client's own probes.
+    known: set[str] = field(default_factory=set)
     choices: int = 0
+    known_choices: int = 0
     correct: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
 
-    def arrive(self, key: RequestKey, head: str, params: tuple[Any, ...]) -> tuple[int, int]:
+    def arrive(
+        self, key: RequestKey, head: str, params: tuple[Any, ...], known: bool
+    ) -> tuple[int, int]:
         """Count an arriving request; returns how often its key and its prompt came before."""
         before_key, before_prompt = self.received[key], self.per_prompt[key[0]]
+        if known:
+            self.known.add(key[0])
         self.received[key] += 1
         self.per_prompt[key[0]] += 1
         self.heads.setdefault(key[0], head)
-        self.params[params] += 1
+        if known:  # a client's probes would blur what it sent for real work
+            self.params[params] += 1
         return before_key, before_prompt
 
     def enter(self) -> None:
@@ -51,6 +59,11 @@ class RequestLog:
             "answered": sum(self.answered.values()),
             "statuses": dict(self.statuses),
             "choices": self.choices,
+            "known": {
+                "received": sum(c for (sha, _), c in self.received.items() if sha in self.known),
+                "answered": sum(c for (sha, _), c in self.answered.items() if sha in self.known),
+                "choices": self.known_choices,
+            },
             "correct": self.correct,
             "unmatched_prompts": len(self.unmatched),
             "max_in_flight": self.max_in_flight,
@@ -62,6 +75,7 @@ class RequestLog:
             ],
         }
         if detail:
+            out["unmatched"] = sorted(self.heads.get(sha, "") for sha in self.unmatched)
             out["requests"] = [
                 {
                     "prompt_sha256": sha,

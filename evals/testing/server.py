@@ -98,6 +98,9 @@ class ChatCompletionsServer:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self._ids = 0
+        # Called with each parsed chat body on arrival, so a test can look at the world (say,
+        # the run directory) at the moment the first request lands.
+        self.observers: list[Callable[[Mapping[str, Any]], None]] = []
 
     @property
     def url(self) -> str:
@@ -212,6 +215,8 @@ class ChatCompletionsServer:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             self._log.statuses["400"] += 1
             return _error(400, f"invalid request: {exc}", "invalid_request_error")
+        for observe in self.observers:
+            observe(call.body)
         cfg = self.config
         if cfg.strict_model and call.body.get("model") != cfg.model:
             self._log.statuses["404"] += 1
@@ -247,7 +252,8 @@ class ChatCompletionsServer:
             max_tokens,
             body.get("n"),
         )
-        arrival, prompt_calls = self._log.arrive(key, prompt[:80], params)
+        known = self.config.oracle.key.lookup(prompt) is not None
+        arrival, prompt_calls = self._log.arrive(key, prompt[:80], params, known)
         # A server that ignores seeds still varies its samples from call to call.
         honored = self.config.honors_seed and seed is not None
         return _Call(
@@ -315,6 +321,8 @@ class ChatCompletionsServer:
         }
         log.answered[call.key] += 1
         log.choices += call.n
+        if call.key[0] in log.known:
+            log.known_choices += call.n
         log.statuses["200"] += 1
         return web.Response(body=json.dumps(payload).encode(), content_type="application/json")
 

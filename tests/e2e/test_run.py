@@ -1,0 +1,150 @@
+"""``evalr run`` end to end through the real HTTP client: run directory, results, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .driver import (
+    API_KEY,
+    KEY_ENV,
+    comparable,
+    model_spec,
+    one_line_error,
+    record_counts,
+    records,
+    run_args,
+)
+
+TASKS = "aime24,math500,gpqa_diamond"
+LIMIT, SAMPLES = 4, 3
+
+
+def test_run_writes_manifest_first_records_and_results(chat_server, evalr, tmp_path: Path):
+    server = chat_server(p_correct=0.5, latency_ms=50)
+    out = tmp_path / "run"
+    seen: list[bool] = []
+    server.server.observers.append(lambda body: seen.append((out / "manifest.json").is_file()))
+
+    proc = evalr(*run_args(server, out, TASKS, LIMIT, SAMPLES)[:-1])  # without --quiet
+    assert proc.returncode == 0, proc.stderr
+    assert seen and all(seen), "manifest.json must exist before the first request"
+
+    counts = record_counts(out)
+    assert len(counts) == 3 * LIMIT * SAMPLES and set(counts.values()) == {1}
+
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["tasks"]) == set(TASKS.split(","))
+    graded_correct = 0
+    for name, task in results["tasks"].items():
+        metrics = task["metrics"]
+        assert {"pass@1", f"pass@{SAMPLES}", f"cons@{SAMPLES}"} <= set(metrics), name
+        for metric in metrics.values():
+            assert 0 <= metric["value"] <= 1
+            low, high = metric["ci95"]
+            assert 0 <= low <= metric["value"] <= high <= 1
+            assert metric["stderr"] >= 0 and metric["n"] == LIMIT
+        graded_correct += round(metrics["pass@1"]["value"] * LIMIT * SAMPLES)
+    # Each completion was asked for once, and the grader agrees with the server on every
+    # attempt it served as correct or wrong.
+    stats = server.stats()
+    assert stats["known"]["choices"] == len(counts)
+    assert graded_correct == stats["correct"]
+
+    # Every attempt had its own seed, and the protocol's sampling settings were sent.
+    seeds = {(r["task"], r["sample_id"], r["attempt"]): r["seed"] for r in records(out)}
+    assert len(set(seeds.values())) == len(seeds)
+    assert {p["temperature"] for p in stats["params"]} == {0.6}
+    assert {p["top_p"] for p in stats["params"]} == {0.95}
+    assert {p["max_tokens"] for p in stats["params"]} == {32768}
+
+    table = proc.stdout
+    for name in TASKS.split(","):
+        assert name in table
+    assert "pass@1" in table and f"cons@{SAMPLES}" in table
+    assert "compl/s" in proc.stderr  # the progress bar, absent under --quiet
+
+
+def test_rerun_sends_no_request_for_stored_work(chat_server, evalr, tmp_path: Path):
+    server = chat_server(supports_n=False)
+    out = tmp_path / "run"
+    args = run_args(server, out, TASKS, LIMIT, SAMPLES)
+    first = evalr(*args)
+    assert first.returncode == 0, first.stderr
+    before = server.stats(detail=False)["known"]["received"]
+    assert before == 3 * LIMIT * SAMPLES  # one request per attempt: the server ignores n
+    results = json.loads((out / "results.json").read_text())
+
+    again = evalr(*args)
+    assert again.returncode == 0, again.stderr
+    assert server.stats(detail=False)["known"]["received"] == before
+    assert comparable(json.loads((out / "results.json").read_text())) == comparable(results)
+    assert set(record_counts(out).values()) == {1}
+    assert again.stdout == first.stdout  # same table
+
+
+def test_changed_protocol_refuses_to_resume_naming_the_difference(chat_server, evalr, tmp_path):
+    server = chat_server()
+    out = tmp_path / "run"
+    assert evalr(*run_args(server, out, "aime24", 2, 2)).returncode == 0
+    stored = (out / "samples.jsonl").read_bytes()
+    before = server.stats(detail=False)["known"]["received"]
+
+    line = one_line_error(evalr(*run_args(server, out, "aime24", 2, 3)))
+    assert "protocol" in line and ".k" in line and "stored 2, now 3" in line, line
+    assert server.stats(detail=False)["known"]["received"] == before
+    assert (out / "samples.jsonl").read_bytes() == stored
+
+
+def test_api_key_never_reaches_disk_or_output(chat_server, evalr, tmp_path: Path):
+    server = chat_server(api_key=API_KEY, fail_rate=0.3, fail_modes=("500",))
+    out = tmp_path / "run"
+    proc = evalr(*run_args(server, out, "aime24,gpqa_diamond", 2, 2, ("--retry-base", "0.01")))
+    assert proc.returncode == 0, proc.stderr
+    assert server.stats()["statuses"].get("401") is None
+    assert API_KEY not in proc.stdout + proc.stderr
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes(), path
+    manifest: dict[str, Any] = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"]["api_key_env"] == KEY_ENV  # the variable's name, not its value
+
+
+def test_wrong_key_is_a_one_line_error(chat_server, evalr, tmp_path: Path):
+    server = chat_server(api_key="sk-the-right-one")
+    line = one_line_error(evalr(*run_args(server, tmp_path / "run", "aime24", 1, 1)))
+    assert KEY_ENV in line
+
+
+def test_quiet_prints_only_the_table(chat_server, evalr, tmp_path: Path):
+    server = chat_server()
+    proc = evalr(*run_args(server, tmp_path / "run", "math500", 2, 2))
+    assert proc.returncode == 0
+    assert proc.stderr.strip() == ""
+    assert "math500" in proc.stdout and "pass@1" in proc.stdout
+
+
+def test_reasoning_inline_in_think_tags_grades_the_same(chat_server, evalr, tmp_path: Path):
+    """A server that inlines <think>...</think> (vLLM without a reasoning parser) scores the same
+    as one that returns a separate reasoning field."""
+    scores = []
+    for style in ("field", "think"):
+        server = chat_server(reasoning_style=style, p_correct=0.5)
+        out = tmp_path / style
+        assert evalr(*run_args(server, out, "aime24,gpqa_diamond", 3, 2)).returncode == 0
+        tasks = json.loads((out / "results.json").read_text())["tasks"]
+        scores.append({name: task["metrics"] for name, task in tasks.items()})
+        row = json.loads((out / "samples.jsonl").read_text().splitlines()[0])
+        assert row["completion"]["reasoning"] and "<think>" not in row["completion"]["text"]
+    assert scores[0] == scores[1]
+
+
+def test_model_spec_in_manifest_and_results(chat_server, evalr, tmp_path: Path):
+    server = chat_server()
+    out = tmp_path / "run"
+    assert evalr(*run_args(server, out, "aime24", 1, 1)).returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    results = json.loads((out / "results.json").read_text())
+    assert manifest["protocol"]["model"] == results["model"]
+    assert server.base_url in results["model"] and "evalr-test" in model_spec(server)
