@@ -249,7 +249,7 @@ def test_fail_match_always_fails_those_prompts(serve):
 
 
 def test_stats_count_requests_per_prompt_and_seed(serve):
-    srv = serve()
+    srv = serve(oracle=Oracle(key=key()))
     for seed in (1, 2, 2):
         post(srv.base_url, body(seed=seed, temperature=0.6, top_p=0.95, max_tokens=32768))
     stats = srv.stats()
@@ -267,6 +267,11 @@ def test_stats_count_requests_per_prompt_and_seed(serve):
             "count": 3,
         }
     ]
+    post(srv.base_url, body("Say hello.", temperature=1.0, max_tokens=1))  # a client's probe
+    stats = srv.stats()
+    assert stats["known"] == {"received": 3, "answered": 3, "choices": 3}
+    assert stats["received"] == 4 and len(stats["params"]) == 1
+    assert stats["unmatched"] == ["Say hello."]
     srv.reset_stats()
     assert srv.stats(detail=False)["received"] == 0
 
@@ -308,6 +313,15 @@ def test_max_concurrency_one_serves_requests_one_at_a_time():
     elapsed, stats = asyncio.run(scenario())
     assert elapsed >= 8 * 0.03
     assert stats["max_in_flight"] == 1
+
+
+def test_observers_see_each_request_on_arrival(serve):
+    srv = serve()
+    seen: list[Any] = []
+    srv.server.observers.append(lambda sent: seen.append(sent["seed"]))
+    for seed in (4, 5):
+        post(srv.base_url, body(seed=seed))
+    assert seen == [4, 5]
 
 
 def test_control_endpoint_changes_a_running_server(serve):
