@@ -86,7 +86,8 @@ def from_response(
     body: Mapping[str, Any], request: GenerationRequest, sent: Mapping[str, Any], latency: float
 ) -> list[Completion]:
     """Completions from a chat-completions reply, reasoning split from the answer."""
-    choices = body.get("choices")
+    # A proxy's error page can be valid JSON that is not an object: retry, do not crash the run.
+    choices = body.get("choices") if isinstance(body, Mapping) else None
     if not isinstance(choices, list) or not choices:
         raise TransientBackendError("reply has no choices")
     usage = body.get("usage") or {}
