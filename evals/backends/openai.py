@@ -164,9 +164,10 @@ class OpenAIBackend:
         try:
             async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=30)) as resp:
                 if resp.status in (401, 403):
+                    env = self.options.api_key_env
                     raise ConfigError(
                         f"{self.options.base_url} rejected the API key (HTTP {resp.status}); "
-                        f"check {self.options.api_key_env}"
+                        + (f"check {env}" if env else "name its variable with api_key_env=VAR")
                     )
                 self._server["server_header"] = resp.headers.get("Server")
                 if resp.status == 200:
