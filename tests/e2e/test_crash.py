@@ -1,0 +1,100 @@
+"""Crash safety: SIGKILL at several points, resume, and compare with an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .driver import record_counts, run_args
+
+TASKS = "aime24,math500"
+LIMIT, SAMPLES = 8, 8
+TOTAL = 2 * LIMIT * SAMPLES
+# Slow enough that a poll every few milliseconds lands between records.
+SERVER = {"supports_n": False, "latency_ms": 40, "p_correct": 0.5}
+EXTRA = ("--concurrency", "4")
+
+
+def complete_lines(path: Path) -> int:
+    """Records a kill left intact: a torn last line does not count."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    return data.count(b"\n")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def kill_after(evalr, args: list[str], out: Path, at: int) -> tuple[int, list[int]]:
+    proc = evalr.popen(*args)
+    journal = out / "samples.jsonl"
+    deadline = time.monotonic() + 120
+    while complete_lines(journal) < at and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    kids = children(proc.pid)
+    proc.kill()
+    proc.communicate()
+    return complete_lines(journal), kids
+
+
+_REFERENCE: dict[str, Any] = {}
+
+
+@pytest.fixture
+def reference(chat_server, evalr, tmp_path_factory) -> dict[str, Any]:
+    """An uninterrupted run's per-task results (they do not depend on the server's port);
+    computed once for all kill points."""
+    if not _REFERENCE:
+        out = tmp_path_factory.mktemp("reference") / "run"
+        proc = evalr(*run_args(chat_server(**SERVER), out, TASKS, LIMIT, SAMPLES, EXTRA))
+        assert proc.returncode == 0, proc.stderr
+        _REFERENCE.update(json.loads((out / "results.json").read_text())["tasks"])
+    return _REFERENCE
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.4, 0.8])
+def test_killed_run_resumes_to_the_same_results(
+    chat_server, evalr, tmp_path: Path, fraction: float, reference
+):
+    server = chat_server(**SERVER)
+    out = tmp_path / "run"
+    args = run_args(server, out, TASKS, LIMIT, SAMPLES, EXTRA)
+    kept, kids = kill_after(evalr, args, out, int(TOTAL * fraction))
+    assert 0 < kept < TOTAL, f"the kill should land mid-run (kept {kept} of {TOTAL})"
+
+    before = server.stats(detail=False)["known"]["received"]
+    proc = evalr(*args)
+    assert proc.returncode == 0, proc.stderr
+    counts = record_counts(out)
+    assert len(counts) == TOTAL and set(counts.values()) == {1}
+    # The resume asked only for what the killed run had not stored.
+    assert server.stats(detail=False)["known"]["received"] - before == TOTAL - kept
+    results = json.loads((out / "results.json").read_text())
+    assert results["tasks"] == reference
+    assert json.loads((out / "manifest.json").read_text())["resumed_at"]
+
+    # Worker processes of the killed run must not outlive it.
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in kids if alive(pid)], "orphaned worker processes"
+    assert os.path.exists(out / "manifest.json")
