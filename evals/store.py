@@ -197,7 +197,11 @@ class RunStore:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
+            if not self.exists():
+                raise DataError(f"{self.path} is not a run directory (no {MANIFEST})") from None
             raise DataError(f"{self.path} has no {RESULTS} yet: the run has not finished") from None
+        except json.JSONDecodeError:
+            raise DataError(f"{path} is corrupt; `evalr score {self.path}` rebuilds it") from None
 
     def close(self) -> None:
         if self._fh is not None:
