@@ -13,7 +13,6 @@ from evalr.reasoning import split_reasoning
 
 # \boxed{...}, \boxed {...}, \fbox{...}; also the brace-less "\boxed 5" some models write.
 _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
-_CHOICE_LETTERS = "ABCD"
 
 
 def answer_part(text: str) -> str:
@@ -97,5 +96,4 @@ def extract_choice(text: str) -> str | None:
         match = _BOXED_LETTER.match(boxed)
         if match:
             return match.group(1).upper()
-    letter = _last(_PAREN_LETTER, part)
-    return letter.upper() if letter in _CHOICE_LETTERS else None
+    return _last(_PAREN_LETTER, part)
