@@ -1,0 +1,290 @@
+"""The sandbox root filesystem and Docker image, built without a registry.
+
+Methods:
+- ``host`` (default): the host's system Python (``/usr/bin/python3``, Debian's), its standard
+  library, numpy if the system Python has it, and every shared library those link (found with
+  ``ldd``), copied into a directory. Seconds, no network.
+- ``debootstrap``: a minimal Debian from the mirror the host's apt is configured with, plus
+  python3, python3-numpy and g++. Minutes, needs that mirror.
+- ``dockerfile``: ``docker build`` of the Dockerfile beside this module, for engines that reach
+  a registry.
+
+The directory is the local sandbox's root; ``docker import`` of it plus the runner is the
+Docker image, tagged with a hash of its inputs, so a changed runner gives a new image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from evalr.errors import SandboxError
+
+from .wire import PYTHON, RUNNER, RUNNER_PATH
+
+Method = Literal["host", "debootstrap", "dockerfile"]
+REPOSITORY = "evalr-sandbox"
+UID_NOBODY = 65534
+_DROP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data"}
+_LDD = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("EVALR_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "evalr"
+    )
+    return Path(root) / "sandbox"
+
+
+def _system_python() -> Path:
+    path = Path(PYTHON)
+    if not path.exists():
+        raise SandboxError(f"{PYTHON} not found: the host build copies the system Python")
+    return path.resolve()
+
+
+def base_key(method: Method) -> str:
+    """What the root filesystem depends on (not the runner)."""
+    digest = hashlib.sha256(method.encode())
+    if method == "host":
+        exe = _system_python()
+        stat = exe.stat()
+        digest.update(f"{exe}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        digest.update(str(_numpy_dir()).encode())
+    return digest.hexdigest()[:16]
+
+
+def image_tag(method: Method) -> str:
+    digest = hashlib.sha256(base_key(method).encode() + RUNNER.read_bytes())
+    return f"{REPOSITORY}:{method}-{digest.hexdigest()[:12]}"
+
+
+def rootfs_dir(method: Method = "host") -> Path:
+    return cache_dir() / f"rootfs-{method}-{base_key(method)}" / "root"
+
+
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    seconds: float
+    size_mb: float
+
+
+def ensure_rootfs(method: Method = "host") -> Built:
+    """The cached root filesystem for ``method``, built if missing (atomically)."""
+    dest = rootfs_dir(method)
+    marker = dest.with_name("complete")
+    if marker.exists():
+        return Built(dest, 0.0, _size_mb(dest))
+    start = time.monotonic()
+    tmp = dest.with_name(f"tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        if method == "host":
+            _build_host(tmp)
+        elif method == "debootstrap":
+            _build_debootstrap(tmp)
+        else:
+            raise SandboxError(f"method {method!r} builds no root filesystem")
+        _finish(tmp)
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+        marker.write_text("ok\n")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Built(dest, time.monotonic() - start, _size_mb(dest))
+
+
+def _numpy_dir() -> Path | None:
+    probe = subprocess.run(
+        [PYTHON, "-I", "-c", "import numpy, os; print(os.path.dirname(numpy.__file__))"],
+        capture_output=True,
+        text=True,
+    )
+    return Path(probe.stdout.strip()) if probe.returncode == 0 else None
+
+
+def _copy(src: Path, root: Path) -> None:
+    """Copy ``src`` to the same path under ``root``, keeping symlinks as symlinks."""
+    target = root / str(src).lstrip("/")
+    if target.exists() or target.is_symlink():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_symlink():
+        link = os.readlink(src)
+        os.symlink(link, target)
+        _copy((src.parent / link).resolve() if not os.path.isabs(link) else Path(link), root)
+    else:
+        shutil.copy2(src, target)
+
+
+def _libraries(binaries: list[Path]) -> set[Path]:
+    found: set[Path] = set()
+    for chunk in range(0, len(binaries), 64):
+        out = subprocess.run(
+            ["ldd", *map(str, binaries[chunk : chunk + 64])], capture_output=True, text=True
+        ).stdout
+        found.update(Path(m.group(1)) for m in _LDD.finditer(out))
+    return found
+
+
+def _build_host(root: Path) -> None:
+    exe = _system_python()
+    version = f"python{exe.name.removeprefix('python')}"
+    stdlib = Path("/usr/lib") / version
+    if not stdlib.is_dir():
+        raise SandboxError(f"{stdlib} not found: the host build needs Debian's system Python")
+    for top in ("usr/bin", "usr/lib", "usr/lib64", "etc", "tmp", "proc", "dev", "opt/evalr"):
+        (root / top).mkdir(parents=True, exist_ok=True)
+    for name, target in (("lib", "usr/lib"), ("lib64", "usr/lib64"), ("bin", "usr/bin")):
+        if Path("/" + name).is_symlink():
+            os.symlink(target, root / name)
+    _copy(exe, root)
+    for alias in (Path(PYTHON), Path("/usr/bin/python3")):
+        _copy(alias, root)
+    ignore = shutil.ignore_patterns(*_DROP, "*.exe")
+    shutil.copytree(stdlib, root / str(stdlib).lstrip("/"), symlinks=True, ignore=ignore)
+    binaries = [exe, *sorted((stdlib / "lib-dynload").glob("*.so"))]
+    numpy = _numpy_dir()
+    if numpy is not None:
+        shutil.copytree(numpy, root / str(numpy).lstrip("/"), symlinks=True, ignore=ignore)
+        binaries += sorted(numpy.rglob("*.so"))
+    for lib in _libraries(binaries):
+        _copy(lib, root)
+        for sibling in lib.parent.glob(lib.name.split(".so")[0] + ".so*"):
+            if sibling.is_symlink() and sibling.resolve() == lib.resolve():
+                _copy(sibling, root)
+    for path in _libraries(binaries):  # libraries of libraries (ldd is already transitive)
+        _copy(path.resolve(), root)
+
+
+def mirror() -> tuple[str, str]:
+    """(URI, suite) of the first Debian source the host's apt is configured with."""
+    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for path in sources:
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        for block in text.split("\n\n"):  # deb822 .sources stanzas
+            fields = dict(
+                (k.strip(), v.strip())
+                for k, _, v in (line.partition(":") for line in block.splitlines())
+                if not k.startswith("#") and v
+            )
+            uri, suites = fields.get("URIs", ""), fields.get("Suites", "").split()
+            if "debian" in uri and "security" not in uri and suites:
+                return uri.split()[0], suites[0]
+        for line in text.splitlines():  # one-line "deb URI suite components" form
+            parts = line.split()
+            deb = len(parts) >= 3 and parts[0] == "deb" and "debian" in parts[1]
+            if deb and "security" not in parts[1]:
+                return parts[1], parts[2]
+    raise SandboxError("no Debian mirror configured in /etc/apt/sources.list*")
+
+
+def _build_debootstrap(root: Path) -> None:
+    if shutil.which("debootstrap") is None:
+        raise SandboxError("debootstrap not installed (apt-get install debootstrap)")
+    uri, suite = mirror()
+    cmd = [
+        "debootstrap",
+        "--variant=minbase",
+        "--include=python3,python3-numpy,g++",
+        suite,
+        str(root),
+        uri,
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["?"]
+        raise SandboxError(f"debootstrap failed: {tail[0]}")
+    for sub in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+        shutil.rmtree(root / sub, ignore_errors=True)
+    (root / "opt/evalr").mkdir(parents=True, exist_ok=True)
+
+
+def _finish(root: Path) -> None:
+    etc = root / "etc"
+    etc.mkdir(exist_ok=True)
+    passwd = etc / "passwd"
+    if not passwd.exists() or passwd.is_symlink():
+        passwd.write_text("root:x:0:0::/root:/bin/false\nnobody:x:65534:65534::/tmp:/bin/false\n")
+    group = etc / "group"
+    if not group.exists():
+        group.write_text("root:x:0:\nnogroup:x:65534:\n")
+    for mount in ("tmp", "proc", "dev", "opt/evalr"):
+        (root / mount).mkdir(parents=True, exist_ok=True)
+    (root / "tmp").chmod(0o1777)
+    (root / RUNNER_PATH.lstrip("/")).touch()  # a mount point for the local sandbox's bind
+
+
+def _size_mb(path: Path) -> float:
+    total = sum(p.lstat().st_size for p in path.rglob("*") if not p.is_symlink())
+    return round(total / 2**20, 1)
+
+
+def image_tar(root: Path) -> bytes:
+    """The root filesystem plus the runner as an uncompressed tar, owned by root."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+
+        def owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+            if info.name == "./" + RUNNER_PATH.lstrip("/"):
+                return None  # the placeholder; the real runner is added below
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            return info
+
+        tar.add(str(root), arcname=".", filter=owned_by_root)
+        data = RUNNER.read_bytes()
+        info = tarfile.TarInfo(RUNNER_PATH.lstrip("/"))
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def ensure_image(client, method: Method = "host", force: bool = False) -> tuple[str, str, float]:
+    """(tag, image id, seconds spent) of the sandbox image, importing it if missing."""
+    import docker.errors
+
+    tag = image_tag(method)
+    if not force:
+        try:
+            return tag, client.images.get(tag).id, 0.0
+        except docker.errors.ImageNotFound:
+            pass
+    start = time.monotonic()
+    if method == "dockerfile":
+        context = Path(__file__).parent
+        image, _ = client.images.build(
+            path=str(context), dockerfile="Dockerfile", tag=tag, rm=True, pull=False
+        )
+        return tag, image.id, time.monotonic() - start
+    root = ensure_rootfs(method).path
+    repository, _, version = tag.partition(":")
+    changes = [
+        f"USER {UID_NOBODY}:{UID_NOBODY}",
+        "WORKDIR /tmp",
+        "ENV PATH=/usr/bin:/bin LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1",
+        f'CMD ["{PYTHON}", "-I", "-B", "{RUNNER_PATH}", "idle"]',
+    ]
+    client.api.import_image_from_data(
+        image_tar(root), repository=repository, tag=version, changes=changes
+    )
+    return tag, client.images.get(tag).id, time.monotonic() - start
+
+
+if __name__ == "__main__":  # python -m evalr.sandboxes.image [method]: build the root only
+    built = ensure_rootfs(sys.argv[1] if len(sys.argv) > 1 else "host")  # type: ignore[arg-type]
+    print(built)
