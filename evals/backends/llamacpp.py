@@ -106,6 +106,7 @@ class LlamaCppBackend:
         self._llm: Any = None
         self._formatter: Any = None
         self._facts: dict[str, Any] = {}
+        self._n_ctx = 0
         # One worker thread: llama.cpp contexts are not thread-safe, and a single thread also
         # queues attempts in arrival order.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
@@ -141,12 +142,15 @@ class LlamaCppBackend:
         bos = llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace")
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
         self._llm = llm
+        # llama.cpp pads its context to a multiple of 256 but sizes its token buffer to what was
+        # asked for; the buffer is the real limit.
+        self._n_ctx = len(llm.input_ids)
         stat = self.options.model_path.stat()
         self._facts = {
             "llama_cpp_python": llama_cpp.__version__,
             "model_name": llm.metadata.get("general.name"),
             "model_bytes": stat.st_size,
-            "n_ctx": llm.n_ctx(),
+            "n_ctx": self._n_ctx,
             "n_ctx_train": llm.metadata.get(
                 f"{llm.metadata.get('general.architecture')}.context_length"
             ),
@@ -173,10 +177,10 @@ class LlamaCppBackend:
         import llama_cpp
 
         # Clamped to the context window, so a long prompt ends as a flagged truncation ("length").
-        room = self._llm.n_ctx() - len(prompt.tokens)
+        room = self._n_ctx - len(prompt.tokens)
         if room <= 0:
             raise FatalBackendError(
-                f"prompt of {len(prompt.tokens)} tokens does not fit n_ctx={self._llm.n_ctx()}; "
+                f"prompt of {len(prompt.tokens)} tokens does not fit n_ctx={self._n_ctx}; "
                 "raise n_ctx in the model spec"
             )
         max_tokens = min(request.sampling.max_tokens, room)
