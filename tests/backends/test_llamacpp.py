@@ -115,7 +115,9 @@ def test_a_prompt_longer_than_the_context_is_refused(tmp_path: Path) -> None:
 def test_cancelling_stops_generation_at_the_next_token(backend: LlamaCppBackend) -> None:
     async def go() -> list:
         story = GenerationRequest(
-            (Message("user", "Count from 1 to 5000, one number per line."),), Sampling(max_tokens=1500), (9,)
+            (Message("user", "Count from 1 to 5000, one number per line."),),
+            Sampling(max_tokens=1500),
+            (9,),
         )
         task = asyncio.create_task(backend.generate(story))
         await asyncio.sleep(0.5)
