@@ -248,6 +248,9 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
     planned = plan_tasks(config)
     sampling = sampling_for(config)
     protocol = protocol_record(config, planned, sampling)
+    # Before the run dir exists: a bad backend option must not leave a manifest that would
+    # then refuse the corrected command as a different protocol.
+    raw = backend or registry.load("backend", config.model.backend)(config.model)
     store = RunStore(config.out or default_out(config))
     resumed = store.exists()
     if resumed:
@@ -285,7 +288,6 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
             "manifest",
             config.quiet,
         )
-    raw = backend or registry.load("backend", config.model.backend)(config.model)
     engine = RetryingBackend(raw, config.retry, seed=config.seed)
     try:
         await engine.start(store.path)

@@ -288,3 +288,15 @@ def test_transient_failures_are_retried(tmp_path: Path, use_tasks: Install) -> N
     assert len(backend.requests) == 2
     assert doc["timing"]["retries"] == 1
     assert doc["tasks"]["toy"]["counts"]["errors"] == 0
+
+
+def test_bad_backend_options_leave_no_run_directory(tmp_path: Path, use_tasks: Install) -> None:
+    # A typo in the spec must not create a run dir that then refuses the corrected command.
+    from evalr.errors import ConfigError
+    from evalr.runner import RunConfig
+
+    use_tasks(toy_task(problems=1))
+    bad = RunConfig(model=ModelSpec("fake", "constnat"), tasks=("toy",), out=tmp_path / "run")
+    with pytest.raises(ConfigError, match="constnat"):
+        asyncio.run(run_async(bad))
+    assert not (tmp_path / "run").exists()
