@@ -30,7 +30,8 @@ def run(
     from evalr.runner import RunConfig
     from evalr.runner import run as run_config
 
-    names = tuple(tasks.split(",")) if isinstance(tasks, str) else tuple(tasks)
+    listed = tasks.split(",") if isinstance(tasks, str) else tasks
+    names = tuple(t.strip() for t in listed if t.strip())
     config = RunConfig(
         model=specs.resolve(model, base_url=base_url),
         tasks=names,

@@ -76,3 +76,10 @@ def test_resume_regrades_grading_failures(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr("evalr.runner.build_task", lambda name, options: toy_task(problems=2))
     doc = evalr.run("fake:constant?answer=42", "toy", samples=2, out=tmp_path)
     assert doc["tasks"]["toy"]["counts"]["errors"] == 0
+
+
+def test_run_accepts_spaced_task_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tasks = {"one": toy_task(name="one"), "two": toy_task(name="two")}
+    monkeypatch.setattr("evalr.runner.build_task", lambda name, options: tasks[name])
+    doc = evalr.run("fake:constant", "one, two", samples=1, out=tmp_path)
+    assert set(doc["tasks"]) == {"one", "two"}
