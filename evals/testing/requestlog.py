@@ -6,6 +6,7 @@ attempt had its own seed, and that the client sent the protocol's sampling setti
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,10 @@ class RequestLog:
     correct: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    # Wall-clock times (time.time()) of the first known request and the last known answer, so a
+    # benchmark can split a client's run into start-up, serving, and wind-down.
+    first_known_at: float | None = None
+    last_known_answer_at: float | None = None
 
     def arrive(
         self, key: RequestKey, head: str, params: tuple[Any, ...], known: bool
@@ -39,6 +44,8 @@ class RequestLog:
         before_key, before_prompt = self.received[key], self.per_prompt[key[0]]
         if known:
             self.known.add(key[0])
+            if self.first_known_at is None:
+                self.first_known_at = time.time()
         self.received[key] += 1
         self.per_prompt[key[0]] += 1
         self.heads.setdefault(key[0], head)
@@ -63,6 +70,8 @@ class RequestLog:
                 "received": sum(c for (sha, _), c in self.received.items() if sha in self.known),
                 "answered": sum(c for (sha, _), c in self.answered.items() if sha in self.known),
                 "choices": self.known_choices,
+                "first_request_at": self.first_known_at,
+                "last_answer_at": self.last_known_answer_at,
             },
             "correct": self.correct,
             "unmatched_prompts": len(self.unmatched),

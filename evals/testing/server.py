@@ -323,6 +323,7 @@ class ChatCompletionsServer:
         log.choices += call.n
         if call.key[0] in log.known:
             log.known_choices += call.n
+            log.last_known_answer_at = time.time()
         log.statuses["200"] += 1
         return web.Response(body=json.dumps(payload).encode(), content_type="application/json")
 
