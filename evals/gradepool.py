@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future
+from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -160,7 +160,8 @@ class VerifyPool:
                 finally:
                     self._dispatch.release()
             else:
-                futures_wait(list(mine.values()), timeout=0.05, return_when=FIRST_COMPLETED)
+                # Wake when all of ours are done, or soon, to take over if the leader left.
+                futures_wait(list(mine.values()), timeout=0.05)
         known.update((pair, future.result()) for pair, future in mine.items())
         return [known[p] for p in pairs]
 

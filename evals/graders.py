@@ -76,10 +76,16 @@ class MathGrader:
     async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
         keys = [_vote_key(a) for a in answers]
         distinct = list(dict.fromkeys(keys))
-        first = {key: answers[keys.index(key)] for key in distinct}
-        pairs = [(i, j) for i in range(len(distinct)) for j in range(i + 1, len(distinct))]
-        verdicts = await self.equal([(first[distinct[i]], first[distinct[j]]) for i, j in pairs])
+        first = [answers[keys.index(key)] for key in distinct]
+        # Everything equal to the gold is one group (and those verdicts are cached from grading);
+        # only the wrong answers need comparing with each other.
+        right = [eq for eq, _ in await self.equal([(sample.target, a) for a in first])]
+        wrong = [i for i, ok in enumerate(right) if not ok]
+        pairs = [(i, j) for n, i in enumerate(wrong) for j in wrong[n + 1 :]]
+        verdicts = await self.equal([(first[i], first[j]) for i, j in pairs])
         joined = [p for p, (eq, _) in zip(pairs, verdicts, strict=True) if eq]
+        correct = [i for i, ok in enumerate(right) if ok]
+        joined += [(correct[0], i) for i in correct[1:]]
         roots = _union_find(len(distinct), joined)
         return [roots[distinct.index(key)] for key in keys]
 

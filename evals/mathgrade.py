@@ -49,6 +49,7 @@ def strip_delimiters(text: str) -> str:
     return s
 
 
+@lru_cache(maxsize=65536)
 def canonical(text: str) -> str:
     """A normal form for cheap exact matching and vote keys; never used to say 'not equal'."""
     s = strip_delimiters(text)
@@ -63,6 +64,7 @@ def canonical(text: str) -> str:
     return s
 
 
+@lru_cache(maxsize=65536)
 def number(text: str) -> Fraction | None:
     """The exact value of a plain integer, decimal or simple fraction; None otherwise."""
     s = canonical(text)
@@ -84,6 +86,7 @@ def number(text: str) -> Fraction | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def choice(text: str) -> str | None:
     """The letter of a multiple-choice gold such as ``\\text{(C)}``; None for other golds."""
     match = _CHOICE_GOLD.match(canonical(text))
@@ -108,6 +111,7 @@ def _shape(form: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def quick_verdict(gold: str, answer: str) -> bool | None:
     """Decide cheaply where that is safe; None means math-verify must decide."""
     letter = choice(gold)

