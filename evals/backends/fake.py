@@ -27,6 +27,9 @@ class FakeBackend:
         if spec.target not in ("constant", "seeded"):
             raise ConfigError(f"fake backend: mode must be constant or seeded, not {spec.target!r}")
         self.mode = spec.target
+        unknown = sorted(set(spec.options) - {"answer", "fail_rate", "latency_s"})
+        if unknown:
+            raise ConfigError(f"fake backend: unknown option {unknown[0]!r}")
         try:
             self.answer = spec.options.get("answer", "42")
             self.fail_rate = float(spec.options.get("fail_rate", "0"))

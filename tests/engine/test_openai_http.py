@@ -355,6 +355,10 @@ def test_run_through_http_with_faults(tmp_path: Path, monkeypatch: pytest.Monkey
             doc = await run_async(config)
             assert doc["tasks"]["toy"]["metrics"]["pass@1"]["value"] == 1.0
             assert doc["timing"]["retries"] == 2
+            sent = len(server.generation)
+            again = await run_async(config)  # everything stored: no generation request
+            assert len(server.generation) == sent
+            assert again["tasks"] == doc["tasks"]
             return server
 
     server = arun(go())
