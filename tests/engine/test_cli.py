@@ -157,3 +157,19 @@ def test_console_script_bad_model(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "unknown model 'nosuchmodel'" in one_line_error(done.stderr)
+
+
+def test_tasks_lists_every_registered_task(capsys: pytest.CaptureFixture[str]) -> None:
+    from evalr import registry
+
+    assert main(["tasks"]) == 0
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line}
+    assert set(registry.names("task")) == listed
+    assert {"aime24", "math500", "gpqa_diamond"} <= listed
+
+
+def test_score_without_input_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["score"])
+    assert exit_.value.code not in (0, None)
+    assert "--responses" in str(exit_.value) and "\n" not in str(exit_.value)
