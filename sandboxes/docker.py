@@ -27,7 +27,7 @@ from typing import Any
 from evalr.errors import SandboxError
 from evalr.sandbox import Availability, Execution, Limits, Program, TestRun
 
-from .image import Method, ensure_image
+from .image import Method, ensure_image, image_tag
 from .wire import COMMAND, STOP, drive, encode_request
 
 LABEL = "evalr.sandbox"
@@ -76,6 +76,21 @@ class DockerSandbox:
     @staticmethod
     def probe() -> Availability:
         return probe()
+
+    @staticmethod
+    def build(method: Method = "host", force: bool = False) -> Mapping[str, Any]:
+        """Import (or docker-build) the sandbox image; what ``evalr sandbox build`` reports."""
+        tag, image_id, seconds = ensure_image(_client(), method, force=force)
+        return {"image": tag, "image_id": image_id, "seconds": round(seconds, 1)}
+
+    @staticmethod
+    def image_present(method: Method = "host") -> tuple[str, str | None]:
+        """(tag, image id or None when it still has to be built)."""
+        tag = image_tag(method)
+        try:
+            return tag, _client(timeout=10).images.get(tag).id
+        except Exception:
+            return tag, None
 
     def __init__(
         self,

@@ -40,10 +40,27 @@ _LDD = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("EVALR_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "evalr"
-    )
+    """Where root filesystems live. Root's home is private, and the local sandbox reads the
+    tree as an unprivileged uid, so root builds go to /var/cache."""
+    root = os.environ.get("EVALR_CACHE_DIR")
+    if not root and os.getuid() == 0:
+        root = "/var/cache/evalr"
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        root = os.path.join(base, "evalr")
     return Path(root) / "sandbox"
+
+
+def runner_copy() -> Path:
+    """The runner beside the cached roots, readable by the sandbox uids (a checkout may not be)."""
+    target = cache_dir() / f"runner-{hashlib.sha256(RUNNER.read_bytes()).hexdigest()[:12]}.py"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        shutil.copyfile(RUNNER, tmp)
+        tmp.chmod(0o644)
+        tmp.rename(target)
+    return target
 
 
 def _system_python() -> Path:
@@ -90,6 +107,8 @@ def ensure_rootfs(method: Method = "host") -> Built:
     tmp = dest.with_name(f"tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    for folder in (cache_dir().parent, cache_dir(), tmp.parent, tmp):
+        folder.chmod(0o755)  # the local sandbox's uids must traverse it, whatever the umask
     try:
         if method == "host":
             _build_host(tmp)

@@ -25,13 +25,13 @@ from typing import Any
 from evalr.errors import SandboxError
 from evalr.sandbox import Availability, Execution, Limits, Program, TestRun
 
-from .image import Method, ensure_rootfs
-from .wire import COMMAND, RUNNER, RUNNER_PATH, STOP, drive, encode_request
+from .image import Method, ensure_rootfs, runner_copy
+from .wire import COMMAND, RUNNER_PATH, STOP, drive, encode_request
 
 UID_BASE = 61000  # one uid per worker slot, so RLIMIT_NPROC counts never mix
 
 
-def _wrap(root: str, uid: int, limits: Limits) -> list[str]:
+def _wrap(root: str, runner: str, uid: int, limits: Limits) -> list[str]:
     prefix: list[str] = []
     if os.getuid() == 0:  # never give untrusted code root's uid, even inside a namespace
         prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
@@ -50,7 +50,7 @@ def _wrap(root: str, uid: int, limits: Limits) -> list[str]:
         "--uid", str(uid),
         "--gid", str(uid),
         "--ro-bind", root, "/",
-        "--ro-bind", str(RUNNER), RUNNER_PATH,
+        "--ro-bind", runner, RUNNER_PATH,
         "--proc", "/proc",
         "--dev", "/dev",
         "--size", str(tmp_bytes),
@@ -90,6 +90,13 @@ class LocalSandbox:
     def probe() -> Availability:
         return _probe()
 
+    @staticmethod
+    def build(method: Method = "host", force: bool = False) -> Mapping[str, Any]:
+        """Build (or find) the root filesystem the local sandbox binds read-only."""
+        del force  # the cache key already covers what the root is made of
+        built = ensure_rootfs(method)
+        return {"rootfs": str(built.path), "size_mb": built.size_mb, "seconds": built.seconds}
+
     def __init__(
         self,
         workers: int | None = None,
@@ -102,6 +109,7 @@ class LocalSandbox:
         self.method = method
         self.fallback_reason = fallback_reason
         self._root: str | None = None
+        self._runner = ""
         self._uids: queue.Queue[int] = queue.Queue()
         for slot in range(self.workers):
             self._uids.put(UID_BASE + slot)
@@ -109,6 +117,7 @@ class LocalSandbox:
 
     def _rootfs(self) -> str:
         if self._root is None:
+            self._runner = str(runner_copy())
             self._root = str(ensure_rootfs(self.method).path)
         return self._root
 
@@ -139,7 +148,7 @@ class LocalSandbox:
         uid = self._uids.get()
         try:
             proc = subprocess.Popen(
-                _wrap(root, uid, limits),
+                _wrap(root, self._runner, uid, limits),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -282,7 +282,7 @@ def _sweep() -> int:
 def _others() -> int:
     me, uid, left = os.getpid(), os.getuid(), 0
     for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
+        if not name.isdigit() or int(name) in (me, 1):  # pid 1: the namespace's init
             continue
         try:
             if os.stat(f"/proc/{name}").st_uid != uid:
@@ -303,9 +303,27 @@ def _wipe(path: str) -> bool:
             os.chmod(target, 0o700)
             func(target)
 
-    if os.path.lexists(path):
+    if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, onerror=unlock)
+    elif os.path.lexists(path):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
     return not os.path.lexists(path)
+
+
+def _wipe_scratch(keep: str | None) -> bool:
+    """Remove everything the submission may have written: /tmp (but ``keep``) and /dev/shm."""
+    clean = True
+    for top in ("/tmp", "/dev/shm"):
+        try:
+            names = os.listdir(top)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(top, name)
+            if path != keep:
+                clean = _wipe(path) and clean
+    return clean
 
 
 def _run_one(code: object, req: dict, data: str, index: int) -> dict:
@@ -380,6 +398,7 @@ def _run_one(code: object, req: dict, data: str, index: int) -> dict:
     if req.get("sweep"):
         _sweep()
     _wipe(workdir)
+    state_clean = _wipe_scratch(keep=WORK)
     cpu = usage.ru_utime + usage.ru_stime
     code_ = os.waitstatus_to_exitcode(status)
     if reason is None:
@@ -397,6 +416,7 @@ def _run_one(code: object, req: dict, data: str, index: int) -> dict:
         "stderr": bytes(err[-err_cap:]).decode("utf-8", "replace"),
         "cpu": round(cpu, 4),
         "wall": round(wall, 4),
+        "scratch_clean": state_clean,
     }
 
 
@@ -450,7 +470,7 @@ def main() -> int:
             if req.get("stop_on_failure") and result["status"] != "ok":
                 break
     left = _sweep() if req.get("sweep") else _others()
-    wiped = _wipe(WORK)
+    wiped = _wipe_scratch(keep=None)
     _emit({"done": True, "clean": left == 0 and wiped, "left": left})
     return 0
 

@@ -102,6 +102,7 @@ def drive(
                 if run is None:
                     return _failed(runs, "runner protocol violated", "sandbox_error")
                 runs.append(run)
+                clean = clean and event.get("scratch_clean", True) is not False
                 if not stop_sent and should_stop is not None and should_stop(len(runs) - 1, run):
                     send_stop()
                     stop_sent = True
