@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from evalr.backends import Capabilities
 from evalr.errors import ConfigError, FatalBackendError, TransientBackendError
@@ -44,6 +45,11 @@ class OpenAIOptions:
                 f"openai backend: unknown option {unknown[0]!r}; known: {', '.join(sorted(known))}"
             )
         base_url = opts.get("base_url", DEFAULT_BASE_URL).rstrip("/")
+        url = urlsplit(base_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ConfigError(
+                f"openai backend: base_url must look like http://HOST:PORT/v1, not {base_url!r}"
+            )
         key_env = opts.get("api_key_env") or ("OPENAI_API_KEY" if "base_url" not in opts else None)
         n_text = opts.get("native_n", "auto" if spec.native_n is None else str(spec.native_n))
         native = {"auto": None, "true": True, "false": False}.get(n_text.lower(), "bad")

@@ -150,3 +150,10 @@ def test_construction_is_cheap_and_offline() -> None:
     backend = OpenAIBackend(parse("openai:m?base_url=http://127.0.0.1:9/v1&native_n=false"))
     assert backend.capabilities.native_n is False
     assert backend.describe()["base_url"] == "http://127.0.0.1:9/v1"
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8000/v1", "htp://127.0.0.1/v1", "http://", "localhost"])
+def test_base_url_needs_a_scheme_and_host(url: str) -> None:
+    with pytest.raises(ConfigError, match="base_url") as err:
+        OpenAIOptions.from_spec(parse(f"openai:m?base_url={url}"))
+    assert "\n" not in str(err.value)
