@@ -83,11 +83,12 @@ def run_args(
     limit: int,
     samples: int,
     extra: Sequence[str] = (),
+    **spec_options: str,
 ) -> list[str]:
     return [
         "run",
         "--model",
-        model_spec(server),
+        model_spec(server, **spec_options),
         "--tasks",
         tasks,
         "--limit",

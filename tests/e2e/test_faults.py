@@ -17,15 +17,18 @@ LIMIT, SAMPLES = 5, 4
 def test_faulty_server_every_completion_stored_exactly_once(
     chat_server, evalr, tmp_path: Path, supports_n: bool
 ):
+    # Say up front whether the server takes n: a faulted n-probe would otherwise switch a
+    # native-n run to one request per attempt, which draws different (seeded) samples.
+    native = {"native_n": "true" if supports_n else "false"}
     clean = chat_server(supports_n=supports_n)
     reference = tmp_path / "clean"
-    assert evalr(*run_args(clean, reference, TASKS, LIMIT, SAMPLES)).returncode == 0
+    assert evalr(*run_args(clean, reference, TASKS, LIMIT, SAMPLES, **native)).returncode == 0
 
     faulty = chat_server(
         supports_n=supports_n, fail_rate=0.2, fail_modes=("429", "500", "drop"), fail_seed=3
     )
     out = tmp_path / "faulty"
-    proc = evalr(*run_args(faulty, out, TASKS, LIMIT, SAMPLES, FAST_RETRIES))
+    proc = evalr(*run_args(faulty, out, TASKS, LIMIT, SAMPLES, FAST_RETRIES, **native))
     assert proc.returncode == 0, proc.stderr
 
     counts = record_counts(out)
