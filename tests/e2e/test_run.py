@@ -148,3 +148,44 @@ def test_model_spec_in_manifest_and_results(chat_server, evalr, tmp_path: Path):
     results = json.loads((out / "results.json").read_text())
     assert manifest["protocol"]["model"] == results["model"]
     assert server.base_url in results["model"] and "evalr-test" in model_spec(server)
+
+
+def test_user_preset_with_base_url_and_a_token_cap_counts_truncation(
+    chat_server, evalr, tmp_path: Path
+):
+    """A user preset (EVALR_MODELS) served through --base-url, with a token cap below the
+    replies' length: every reply is cut off, so nothing is answered and all are truncated."""
+    presets = tmp_path / "models.toml"
+    presets.write_text(
+        "[tiny-cap]\n"
+        f'spec = "openai:evalr-test?api_key_env={KEY_ENV}"\n'
+        "needs_base_url = true\n"
+        "native_n = false\n"
+        "sampling = { max_tokens = 30 }\n"
+    )
+    server = chat_server(p_correct=1.0, reasoning_words=40)
+    out = tmp_path / "run"
+    proc = evalr(
+        "run",
+        "--model",
+        "tiny-cap",
+        "--base-url",
+        server.base_url,
+        "--tasks",
+        "aime24",
+        "--limit",
+        "2",
+        "--samples",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+        env={"EVALR_MODELS": str(presets)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert {p["max_tokens"] for p in server.stats()["params"]} == {30}
+    task = json.loads((out / "results.json").read_text())["tasks"]["aime24"]
+    assert task["truncation_rate"] == 1.0 and task["no_answer_rate"] == 1.0
+    assert task["metrics"]["pass@1"]["value"] == 0.0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["protocol"]["sampling"]["max_tokens"] == 30
