@@ -177,9 +177,12 @@ class OpenAIBackend:
                     )
                 self._server["server_header"] = resp.headers.get("Server")
                 if resp.status == 200:
-                    body = await resp.json(content_type=None)
+                    try:
+                        body = await resp.json(content_type=None)
+                    except ValueError:  # not JSON: the listing is optional, as a 404 is
+                        body = None
                     for entry in body.get("data", []) if isinstance(body, dict) else []:
-                        if entry.get("id") == self.model:
+                        if isinstance(entry, dict) and entry.get("id") == self.model:
                             keep = ("owned_by", "max_model_len", "root", "created")
                             self._server["model_info"] = {k: entry[k] for k in keep if k in entry}
             await self._engine_version()

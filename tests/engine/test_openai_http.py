@@ -32,6 +32,7 @@ class Server:
     def __init__(self, honour_n: bool = True, models_status: int = 200) -> None:
         self.honour_n = honour_n
         self.models_status = models_status
+        self.models_reply: web.Response | None = None  # replaces the listing when set
         self.chat: list[dict[str, Any]] = []  # every chat payload received, probes included
         self.auth: list[str | None] = []
         self.script: list[Reply] = []  # replies for the next chat requests, then the default
@@ -52,6 +53,8 @@ class Server:
         return web.json_response({"model": MODEL, "choices": choices, "usage": usage})
 
     async def _models(self, request: web.Request) -> web.Response:
+        if self.models_reply is not None:
+            return self.models_reply
         if self.models_status != 200:
             return web.json_response({"error": "no"}, status=self.models_status)
         return web.json_response({"data": [{"id": MODEL, "owned_by": "tests", "root": "/w"}]})
@@ -308,11 +311,26 @@ def test_rejected_without_a_key_says_how_to_give_one(tmp_path: Path) -> None:
     arun(go())
 
 
-def test_models_endpoint_missing_is_fine(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "listing",
+    [
+        web.Response(status=404),
+        web.Response(text="<html>a web page</html>", content_type="text/html"),
+        web.json_response(["not", "an", "object"]),
+        web.json_response({"data": ["org/model", None]}),
+    ],
+    ids=["404", "html", "list", "odd-entries"],
+)
+def test_odd_model_listings_are_tolerated(tmp_path: Path, listing: web.Response) -> None:
     async def go() -> None:
-        async with Server(models_status=404) as server:
+        async with Server() as server:
+            server.models_reply = listing
             backend = await started(server, tmp_path)
-            await backend.aclose()
+            try:
+                assert "model_info" not in backend.describe()
+                assert len(await backend.generate(request(1))) == 1
+            finally:
+                await backend.aclose()
 
     arun(go())
 
