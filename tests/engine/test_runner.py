@@ -300,3 +300,61 @@ def test_bad_backend_options_leave_no_run_directory(tmp_path: Path, use_tasks: I
     with pytest.raises(ConfigError, match="constnat"):
         asyncio.run(run_async(bad))
     assert not (tmp_path / "run").exists()
+
+
+def test_cancelled_run_closes_the_backend_and_resumes(tmp_path: Path, use_tasks: Install) -> None:
+    # Ctrl-C cancels the main task: what was stored stays, the backend is closed, and the
+    # resumed run asks only for what is missing.
+    use_tasks(toy_task(problems=4))
+    main: list[asyncio.Task] = []
+
+    class Interrupted(ScriptedBackend):
+        async def generate(self, request: GenerationRequest) -> list[Completion]:
+            if len(self.requests) == 3:
+                main[0].cancel()
+                await asyncio.sleep(1)  # cancelled here
+            return await super().generate(request)
+
+    async def go(backend: ScriptedBackend) -> None:
+        main.append(
+            asyncio.ensure_future(run_async(config(tmp_path, samples=2, concurrency=1), backend))
+        )
+        with pytest.raises(asyncio.CancelledError):
+            await main[0]
+
+    first = Interrupted()
+    asyncio.run(go(first))
+    assert first.closed == 1
+    assert not (tmp_path / "results.json").exists()
+    stored = RunStore(tmp_path).latest()
+    assert len(stored) == 3 and all(r.status == "ok" for r in stored.values())
+
+    rest = ScriptedBackend()
+    doc = run(config(tmp_path, samples=2, concurrency=1), rest)
+    assert len(rest.requests) == 5
+    assert not set(rest.seeds_sent) & {r.seed for r in stored.values()}
+    assert doc["tasks"]["toy"]["counts"] == {
+        "attempts": 8,
+        "missing": 0,
+        "errors": 0,
+        "no_answer": 0,
+        "truncated": 0,
+    }
+
+
+def test_verdicts_and_test_sets_are_counted(tmp_path: Path, use_tasks: Install) -> None:
+    from evalr.types import Grade, Sample
+
+    class Judging(ToyGrader):
+        async def grade(self, sample: Sample, extracted: list[str | None]) -> list[Grade]:
+            test_set = "public" if sample.id == "p0" else "hidden"
+            return [
+                Grade(False, e, verdict="wrong_answer", details={"test_set": test_set})
+                for e in extracted
+            ]
+
+    use_tasks(toy_task(problems=3, grader=Judging(), majority_vote=False))
+    doc = run(config(tmp_path, samples=2), ScriptedBackend())
+    toy = doc["tasks"]["toy"]
+    assert toy["verdicts"] == {"wrong_answer": 6}
+    assert toy["test_sets"] == {"hidden": 4, "public": 2}
