@@ -358,3 +358,39 @@ def test_verdicts_and_test_sets_are_counted(tmp_path: Path, use_tasks: Install) 
     toy = doc["tasks"]["toy"]
     assert toy["verdicts"] == {"wrong_answer": 6}
     assert toy["test_sets"] == {"hidden": 4, "public": 2}
+
+
+def test_r1_protocol_is_pinned() -> None:
+    from evalr.protocol import R1
+
+    assert (R1.sampling.temperature, R1.sampling.top_p, R1.sampling.max_tokens) == (
+        0.6,
+        0.95,
+        32768,
+    )
+    assert dict(R1.samples) == {
+        "aime24": 64,
+        "aime25": 64,
+        "math500": 4,
+        "gpqa_diamond": 8,
+        "livecodebench": 16,
+    }
+    assert R1.assistant_prefix == ""  # no forced <think> unless asked for
+
+
+def test_preset_sampling_overrides_reach_requests(tmp_path: Path, use_tasks: Install) -> None:
+    from dataclasses import replace
+
+    use_tasks(toy_task(problems=1))
+    cfg = config(tmp_path, samples=1)
+    cfg = replace(cfg, model=replace(cfg.model, sampling={"max_tokens": 256}))
+    backend = ScriptedBackend()
+    run(cfg, backend)
+    (sent,) = backend.requests
+    assert (sent.sampling.temperature, sent.sampling.top_p, sent.sampling.max_tokens) == (
+        0.6,
+        0.95,
+        256,
+    )
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["protocol"]["sampling"]["max_tokens"] == 256
