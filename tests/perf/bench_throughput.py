@@ -27,6 +27,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-ms", default="500,0")
     parser.add_argument("--native-n", action="store_true", help="let the server honour n")
+    parser.add_argument(
+        "--spec-options", default="", help="extra model spec options, e.g. native_n=false"
+    )
     args = parser.parse_args()
     completions = PROBLEMS * SAMPLES
     print(
@@ -50,6 +53,7 @@ def main() -> None:
                             str(SAMPLES),
                             "--concurrency",
                             str(CONCURRENCY),
+                            spec_options=args.spec_options,
                         ),
                         env=bench_env(),
                     )

@@ -114,8 +114,12 @@ def measure(
     )
 
 
-def run_command(base_url: str, tasks: str, out: Path, *extra: str) -> list[str]:
+def run_command(
+    base_url: str, tasks: str, out: Path, *extra: str, spec_options: str = ""
+) -> list[str]:
     spec = f"openai:evalr-test?base_url={base_url}&api_key_env={KEY_ENV}"
+    if spec_options:
+        spec += f"&{spec_options}"
     return [
         *evalr_argv(),
         "run",
