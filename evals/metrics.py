@@ -51,12 +51,13 @@ def summarize(name: str, scores: Sequence[float], k: int | None = None) -> Metri
     mean = sum(scores) / p
     if p == 1:
         return MetricValue(name, mean, math.nan, (math.nan, math.nan), 1, k)
-    var = sum((s - mean) ** 2 for s in scores) / (p - 1)
-    se = math.sqrt(var / p)
-    if se == 0.0:
+    if max(scores) == min(scores):
         # Every problem scored the same (say 0/30): a t interval collapses to a point, which
         # would claim certainty. Wilson's interval for P Bernoulli trials stays honest.
-        return MetricValue(name, mean, se, wilson(mean, p), p, k)
+        # (Compared directly: rounding leaves a tiny non-zero variance for scores like 0.1.)
+        return MetricValue(name, mean, 0.0, wilson(mean, p), p, k)
+    var = sum((s - mean) ** 2 for s in scores) / (p - 1)
+    se = math.sqrt(var / p)
     half = t_quantile_975(p - 1) * se
     return MetricValue(name, mean, se, (max(0.0, mean - half), min(1.0, mean + half)), p, k)
 

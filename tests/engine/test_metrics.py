@@ -147,6 +147,14 @@ def test_summarize_constant_scores_keep_an_honest_interval() -> None:
     assert top.ci95[1] == 1.0 and 0.8 < top.ci95[0] < 0.95
 
 
+@pytest.mark.parametrize("score", [0.1, 0.25, 1 / 3, 0.7])
+def test_summarize_equal_fractional_scores_do_not_collapse(score: float) -> None:
+    # Rounding must not decide between an honest interval and a point.
+    m = summarize("pass", [score] * 30)
+    assert m.stderr == 0.0
+    assert m.ci95[0] < score - 0.05 and m.ci95[1] > score + 0.05
+
+
 def test_summarize_degenerate_sizes() -> None:
     empty = summarize("pass", [])
     assert empty.n == 0 and math.isnan(empty.value)
