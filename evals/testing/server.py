@@ -373,20 +373,29 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m evalr.testing.server", description=__doc__.split("\n")[0]
     )
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    p.add_argument("--model", default="evalr-test")
+    p.add_argument("--model", default="evalr-test", help="model id reported by /v1/models")
     p.add_argument(
         "--answers", type=Path, help="answer key: JSONL/JSON rows {match|sha256, answer, p?}"
     )
     p.add_argument(
         "--answers-mirror", type=Path, help="also take gold answers from this data mirror"
     )
-    p.add_argument("--p-correct", type=float, default=0.6)
-    p.add_argument("--reasoning", choices=("field", "think", "none"), default="field")
-    p.add_argument("--reasoning-words", type=int, default=40)
-    p.add_argument("--wrong-answers", type=int, default=3)
+    p.add_argument(
+        "--p-correct", type=float, default=0.6, help="chance an attempt is right (default 0.6)"
+    )
+    p.add_argument(
+        "--reasoning",
+        choices=("field", "think", "none"),
+        default="field",
+        help="thinking in reasoning_content, inline in <think> tags, or absent",
+    )
+    p.add_argument("--reasoning-words", type=int, default=40, help="thinking length in tokens")
+    p.add_argument(
+        "--wrong-answers", type=int, default=3, help="distinct wrong answers per problem"
+    )
     p.add_argument("--choice-style", choices=("answer", "boxed", "paren"), default="answer")
     p.add_argument("--no-n", action="store_true", help="ignore n: always one choice")
-    p.add_argument("--ignore-seed", action="store_true")
+    p.add_argument("--ignore-seed", action="store_true", help="vary replies per call, not per seed")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--jitter-ms", type=float, default=0.0)
     p.add_argument("--fail-rate", type=float, default=0.0)
@@ -398,8 +407,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--fail-match", action="append", default=[], help="prompt substring that always fails"
     )
-    p.add_argument("--hang-s", type=float, default=30.0)
-    p.add_argument("--max-concurrency", type=int)
+    p.add_argument("--hang-s", type=float, default=30.0, help="how long the hang fault stalls")
+    p.add_argument(
+        "--max-concurrency", type=int, help="serve at most this many at once (queue the rest)"
+    )
     p.add_argument("--api-key-env", help="require the key held in this environment variable")
     p.add_argument("--strict-model", action="store_true")
     args = p.parse_args(argv)
