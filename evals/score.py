@@ -5,7 +5,7 @@ Each row names a problem by the dataset's own id (MATH-500 ``unique_id``, AIME p
 with ``evalr.reasoning.split_reasoning`` before extraction). Optional fields: ``task`` (else the
 default task), ``gold`` (overrides the dataset's answer) and ``seed`` (GPQA: the seed whose
 option order the response answered; default 0). Output rows keep every input field and add
-``correct`` and ``extracted``.
+``correct`` and ``extracted`` (and ``verdict`` for graders that give one, such as code tasks).
 
 All rows are checked before any grading starts, so a bad row costs nothing; then every problem
 is graded concurrently (the math graders share one process pool, so both cores stay busy).
@@ -114,7 +114,10 @@ def score_rows(rows: Iterable[Mapping[str, Any]], default_task: str | None) -> I
     graded = asyncio.run(_grade_all(groups)) if groups else {}
     for row in checked:
         grade = graded[row.number]
-        yield {**row.fields, "correct": bool(grade.correct), "extracted": grade.extracted}
+        out = {**row.fields, "correct": bool(grade.correct), "extracted": grade.extracted}
+        if grade.verdict is not None:  # code tasks: accepted, wrong_answer, time_limit, ...
+            out["verdict"] = grade.verdict
+        yield out
 
 
 def summarize(outputs: Iterable[Mapping[str, Any]], default_task: str | None = None) -> str:
