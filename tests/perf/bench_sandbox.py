@@ -1,0 +1,191 @@
+"""Test cases per second on the R1 LiveCodeBench window with o1-mini's published solutions.
+
+Three ways to run the same programs with the same LCB harness, all tests of every submission
+(no early stop), ``--workers`` at a time (default: CPU count):
+
+- warm Docker pool: evalr's DockerSandbox, one exec per submission;
+- bare subprocess per test: one host ``python3`` per test running the same harness code, with
+  no isolation at all (the floor);
+- fresh container per test: a new hardened container for every single test.
+
+    python tests/perf/bench_sandbox.py            # 80 problems; 40 tests (spread) per container
+    python tests/perf/bench_sandbox.py --full     # all 279 problems in every mode
+
+Needs the offline data (``EVALR_DATA_DIR`` or ../shared/data) and a Docker engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gzip
+import json
+import os
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from evalr.sandbox import Program
+from evalr.sandboxes.docker import DockerSandbox, _Frames
+from evalr.sandboxes.grading import LCB_LIMITS, extract_code
+from evalr.sandboxes.wire import COMMAND, PYTHON, RUNNER, encode_request
+from evalr.tasks.livecodebench import livecodebench
+
+REPO = Path(__file__).resolve().parents[2]
+SUBMISSIONS = "generations/lcb_submissions_o1-mini-2024-09-12_n1_codegeneration_eval_all.json.gz"
+# One test, no sandbox: the runner's own harness functions, result on fd 3 (as in the sandbox).
+BARE = """
+import os, sys
+sys.path.insert(0, {folder!r})
+import runner
+req = {{"source": open(sys.argv[1]).read(), "harness": sys.argv[2], "fn_name": sys.argv[3] or None}}
+code, error = runner._prepare(req)
+data = sys.stdin.read()
+os.dup2(1, 3)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+runner._lcb_guard()
+if req["harness"] == "lcb_stdin":
+    runner._run_lcb_stdin(code, data)
+else:
+    runner._run_lcb_call(code, data, req["source"], req["fn_name"])
+"""
+
+
+def _jobs(limit: int | None) -> list[tuple[Program, list[str]]]:
+    os.environ.setdefault("EVALR_DATA_DIR", str((REPO / "../shared/data").resolve()))
+    root = Path(os.environ["EVALR_DATA_DIR"])
+    with gzip.open(root / SUBMISSIONS, "rt") as fh:
+        subs = {row["question_id"]: row for row in json.load(fh)}
+    jobs = []
+    for sample in livecodebench().load(0).samples[:limit]:
+        code = extract_code(subs[sample.id]["output_list"][0])
+        if not code.strip():
+            continue
+        fn = sample.metadata["fn_name"]
+        program = Program("python", code, "lcb_call" if fn else "lcb_stdin", fn)
+        jobs.append((program, list(sample.metadata["tests"]["inputs"])))
+    return jobs
+
+
+def warm_pool(jobs, workers: int) -> tuple[int, float]:
+    box = DockerSandbox(pool_size=workers, limits=LCB_LIMITS)
+    box.start()  # pool creation is not timed
+
+    async def all_jobs() -> int:
+        runs = await asyncio.gather(
+            *(box.run(p, tests, LCB_LIMITS, stop_on_failure=False) for p, tests in jobs)
+        )
+        return sum(len(r.runs) for r in runs)
+
+    try:
+        start = time.perf_counter()
+        done = asyncio.run(all_jobs())
+        return done, time.perf_counter() - start
+    finally:
+        asyncio.run(box.aclose())
+
+
+def bare_subprocess(jobs, workers: int) -> tuple[int, float]:
+    folder = tempfile.mkdtemp(prefix="evalr-bench-")
+    driver = Path(folder) / "driver.py"
+    driver.write_text(BARE.format(folder=str(RUNNER.parent)))
+    tasks = []
+    for n, (program, tests) in enumerate(jobs):
+        source = Path(folder) / f"s{n}.py"
+        source.write_text(program.source)
+        tasks += [(source, program, data) for data in tests]
+
+    def one(item) -> bool:
+        source, program, data = item
+        cmd = [PYTHON, "-I", "-B", str(driver), str(source), program.harness, program.fn_name or ""]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(cmd, input=data.encode(), capture_output=True, timeout=12)
+        return True
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        done = sum(pool.map(one, tasks))
+    return done, time.perf_counter() - start
+
+
+def container_per_test(jobs, workers: int, max_tests: int | None) -> tuple[int, float]:
+    box = DockerSandbox(pool_size=1, limits=LCB_LIMITS)
+    box.start()  # image and client; its single pool container is not used
+    client = box._client
+    every = [(p, data) for p, tests in jobs for data in tests]
+    stride = max(1, len(every) // max_tests) if max_tests else 1
+    tasks = every[::stride][:max_tests]  # spread over all problems, not just the first ones
+
+    def one(item) -> bool:
+        program, data = item
+        memory = f"{LCB_LIMITS.memory_mb + LCB_LIMITS.disk_mb + 512}m"
+        host = client.api.create_host_config(
+            network_mode="none", read_only=True, ipc_mode="none", init=True,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={LCB_LIMITS.disk_mb + 64}m,mode=1777"},
+            pids_limit=LCB_LIMITS.processes + 32, mem_limit=memory, memswap_limit=memory,
+            nano_cpus=10**9, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+            log_config={"Type": "none"},
+        )  # fmt: skip
+        cid = client.api.create_container(
+            box._tag, list(COMMAND), user="62100:62100", stdin_open=True, host_config=host
+        )["Id"]
+        try:
+            sock = client.api.attach_socket(cid, params={"stdin": 1, "stdout": 1, "stream": 1})
+            raw = getattr(sock, "_sock", sock)
+            client.api.start(cid)
+            raw.sendall(encode_request(program, [data], LCB_LIMITS, False))
+            frames = _Frames(raw)
+            buffer = b""
+            while b'"done"' not in buffer:
+                chunk = frames.read(30)
+                if not chunk:
+                    break
+                buffer += chunk
+            raw.close()
+        finally:
+            client.api.remove_container(cid, force=True)
+        return True
+
+    try:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            done = sum(pool.map(one, tasks))
+        return done, time.perf_counter() - start
+    finally:
+        asyncio.run(box.aclose())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="all 279 problems in every mode")
+    parser.add_argument("--problems", type=int, default=80)
+    parser.add_argument("--container-tests", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    jobs = _jobs(None if args.full else args.problems)
+    total = sum(len(t) for _, t in jobs)
+    print(f"{len(jobs)} submissions, {total} test cases, {args.workers} workers")
+    rates = {}
+    for name, measure in (
+        ("warm docker pool", lambda: warm_pool(jobs, args.workers)),
+        ("bare subprocess per test", lambda: bare_subprocess(jobs, args.workers)),
+        (
+            "fresh container per test",
+            lambda: container_per_test(
+                jobs, args.workers, None if args.full else args.container_tests
+            ),
+        ),
+    ):
+        done, seconds = measure()
+        rates[name] = done / seconds
+        print(f"{name:28s} {done:5d} tests in {seconds:7.2f} s = {rates[name]:7.1f} tests/s")
+    pool, bare, fresh = rates.values()
+    print(f"warm pool vs bare subprocess: {bare / pool:.2f}x slower (target <= 1.5x)")
+    print(f"warm pool vs container per test: {pool / fresh:.1f}x faster (target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()
