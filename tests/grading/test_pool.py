@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import threading
 import time
 
 from evalr.gradepool import Verdict, VerifyPool
+from evalr.graders import MathGrader
+from evalr.types import Grade, Sample
 
 # math-verify needs longer than its own 5 s alarm allows to expand and compare these.
 HANG = ("(x+1)^{2000}", "(x+2)^{2000}")
@@ -113,3 +116,14 @@ def test_workers_end_with_the_program() -> None:
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(p) for p in pids)
+
+
+def test_a_timed_out_answer_is_graded_wrong_with_a_note() -> None:
+    pool = VerifyPool(workers=1, deadline_s=3.0)
+    try:
+        grader = MathGrader(pool=lambda: pool)
+        sample = Sample("q", "", HANG[0])
+        (grade,) = asyncio.run(grader.grade(sample, [HANG[1]]))
+        assert grade == Grade(False, HANG[1], details={"note": "timeout"})
+    finally:
+        pool.close()
