@@ -106,6 +106,7 @@ def results_document(
         "evalr_version": manifest.get("evalr_version"),
         "protocol": manifest.get("protocol", {}).get("name"),
         "model": manifest.get("protocol", {}).get("model"),
+        "model_spec": manifest.get("model_spec"),
         "tasks": dict(tasks),
         # Wall-clock facts live apart so two runs of the same protocol compare equal elsewhere.
         "timing": dict(timing),

@@ -7,7 +7,7 @@ import hashlib
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ def protocol_record(
     """What must match for a run directory to be resumed; hashed into reports."""
     return {
         "name": config.protocol.name,
-        "model": config.model.text,
+        "model": config.model.identity,
         "sampling": sampling.as_dict(),
         "seed": config.seed,
         "assistant_prefix": config.protocol.assistant_prefix,
@@ -242,6 +242,55 @@ def _warn(message: str, quiet: bool) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
 
+def _manifest(
+    config: RunConfig, planned: list[Planned], protocol: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "run_id": f"{config.model.label}-{time.strftime('%Y%m%dT%H%M%S')}",
+        "created": now(),
+        "evalr_version": mf.evalr_version(),
+        "git_sha": mf.git_sha(),
+        "protocol": protocol,
+        # The full spec, transport options included; the protocol holds only what shapes output.
+        "model_spec": config.model.text,
+        "host": mf.host(),
+        "tasks": {
+            p.task.name: {
+                "description": p.task.description,
+                "dataset": {
+                    "id": p.dataset.info.id,
+                    "revision": p.dataset.info.revision,
+                    "source": p.dataset.info.source,
+                    "split": p.dataset.info.split,
+                    **dict(p.dataset.info.extra),
+                },
+                "grader": dict(p.task.grader.describe()),
+                "params": dict(p.task.params),
+            }
+            for p in planned
+        },
+    }
+
+
+async def _grade_ungraded(planned: list[Planned], store: RunStore) -> None:
+    """Completions stored while grading failed are graded now, without asking the model again."""
+    by_task = {p.task.name: p for p in planned}
+    for record in list(store.latest().values()):
+        p = by_task.get(record.task)
+        if record.status != "ok" or record.grade is not None or not p or not record.completion:
+            continue
+        sample = next((s for s in p.samples if s.id == record.sample_id), None)
+        if sample is None:
+            continue
+        try:
+            (grade,) = await p.task.grader.grade(
+                sample, [p.task.grader.extract(sample, record.completion)]
+            )
+        except Exception:  # still failing: keep the record as it is, counted as an error
+            continue
+        store.append(replace(record, grade=grade, error=None, time=now()))
+
+
 async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[str, Any]:
     """Run (or resume) an evaluation and return the results document."""
     started = time.time()
@@ -256,31 +305,8 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
     if resumed:
         store.check_resumable(protocol)
     else:
-        store.create(
-            {
-                "run_id": f"{config.model.label}-{time.strftime('%Y%m%dT%H%M%S')}",
-                "created": now(),
-                "evalr_version": mf.evalr_version(),
-                "git_sha": mf.git_sha(),
-                "protocol": protocol,
-                "host": mf.host(),
-                "tasks": {
-                    p.task.name: {
-                        "description": p.task.description,
-                        "dataset": {
-                            "id": p.dataset.info.id,
-                            "revision": p.dataset.info.revision,
-                            "source": p.dataset.info.source,
-                            "split": p.dataset.info.split,
-                            **dict(p.dataset.info.extra),
-                        },
-                        "grader": dict(p.task.grader.describe()),
-                        "params": dict(p.task.params),
-                    }
-                    for p in planned
-                },
-            }
-        )
+        store.create(_manifest(config, planned, protocol))
+    store.lock()
     ignored = [x for x in config.model.ignores if x in ("temperature", "top_p", "max_tokens")]
     if ignored:
         _warn(
@@ -300,6 +326,7 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
                 else {}
             ),
         )
+        await _grade_ungraded(planned, store)
         done = {key for key, r in store.latest().items() if r.status == "ok"}
         total = sum(len(a) for _, _, a in _units(planned, done, lambda: False))
         execution = _Execution(engine, store, config, sampling)

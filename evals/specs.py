@@ -16,6 +16,11 @@ from evalr import registry
 from evalr.errors import ConfigError
 
 USER_PRESETS_ENV = "EVALR_MODELS"
+# Options that change how evalr reaches a model, not what it answers: a resume may change them
+# (a vLLM server restarted on another port is the same model).
+TRANSPORT_OPTIONS = frozenset(
+    {"base_url", "api_key_env", "timeout_s", "max_connections", "native_n", "port", "host"}
+)
 _SAMPLING_KEYS = {"temperature": float, "top_p": float, "max_tokens": int}
 
 
@@ -37,6 +42,13 @@ class ModelSpec:
     @property
     def text(self) -> str:
         query = f"?{urlencode(sorted(self.options.items()), safe='/:')}" if self.options else ""
+        return f"{self.backend}:{self.target}{query}"
+
+    @property
+    def identity(self) -> str:
+        """The spec without transport options: what must match for a run to resume."""
+        kept = {k: v for k, v in self.options.items() if k not in TRANSPORT_OPTIONS}
+        query = f"?{urlencode(sorted(kept.items()), safe='/:')}" if kept else ""
         return f"{self.backend}:{self.target}{query}"
 
     @property

@@ -44,20 +44,37 @@ class SampleRecord:
         # Hand-built dict: dataclasses.asdict deep-copies every field and dominated write time.
         c, g = self.completion, self.grade
         row = {
-            "task": self.task, "sample_id": self.sample_id, "attempt": self.attempt,
-            "seed": self.seed, "status": self.status,
-            "completion": None if c is None else {
-                "text": c.text, "reasoning": c.reasoning, "finish_reason": c.finish_reason,
-                "usage": {"prompt_tokens": c.usage.prompt_tokens,
-                          "completion_tokens": c.usage.completion_tokens,
-                          "reasoning_tokens": c.usage.reasoning_tokens},
-                "latency_s": round(c.latency_s, 4), "request": dict(c.request), "model": c.model,
+            "task": self.task,
+            "sample_id": self.sample_id,
+            "attempt": self.attempt,
+            "seed": self.seed,
+            "status": self.status,
+            "completion": None
+            if c is None
+            else {
+                "text": c.text,
+                "reasoning": c.reasoning,
+                "finish_reason": c.finish_reason,
+                "usage": {
+                    "prompt_tokens": c.usage.prompt_tokens,
+                    "completion_tokens": c.usage.completion_tokens,
+                    "reasoning_tokens": c.usage.reasoning_tokens,
+                },
+                "latency_s": round(c.latency_s, 4),
+                "request": dict(c.request),
+                "model": c.model,
             },
-            "grade": None if g is None else {
-                "correct": g.correct, "extracted": g.extracted, "verdict": g.verdict,
+            "grade": None
+            if g is None
+            else {
+                "correct": g.correct,
+                "extracted": g.extracted,
+                "verdict": g.verdict,
                 "details": dict(g.details),
             },
-            "error": self.error, "prompt_meta": dict(self.prompt_meta), "time": self.time,
+            "error": self.error,
+            "prompt_meta": dict(self.prompt_meta),
+            "time": self.time,
         }
         return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -105,6 +122,7 @@ class RunStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh: Any = None
+        self._lock: Any = None
 
     @property
     def manifest_path(self) -> Path:
@@ -203,10 +221,27 @@ class RunStore:
         except json.JSONDecodeError:
             raise DataError(f"{path} is corrupt; `evalr score {self.path}` rebuilds it") from None
 
+    def lock(self) -> None:
+        """One writer per run directory: two processes would each send every request."""
+        import fcntl
+
+        self._lock = open(self.path / ".lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            self._lock = None
+            raise ConfigError(
+                f"another evalr process is running in {self.path}; wait for it or use --out"
+            ) from None
+
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
 
 def now() -> float:

@@ -147,7 +147,7 @@ def test_model_spec_in_manifest_and_results(chat_server, evalr, tmp_path: Path):
     manifest = json.loads((out / "manifest.json").read_text())
     results = json.loads((out / "results.json").read_text())
     assert manifest["protocol"]["model"] == results["model"]
-    assert server.base_url in results["model"] and "evalr-test" in model_spec(server)
+    assert server.base_url in results["model_spec"] and "evalr-test" in model_spec(server)
 
 
 def test_user_preset_with_base_url_and_a_token_cap_counts_truncation(
