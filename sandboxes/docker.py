@@ -35,13 +35,13 @@ UID_BASE = 62000  # exec uid = UID_BASE + slot: distinct per container
 HEADROOM_MB = 512  # container memory above one test's limit: runner, tmpfs pages
 
 
-def _client(timeout: int = 60):
+def _client(timeout: int = 60, connections: int = 10):
     try:
         import docker
     except ImportError:
         raise SandboxError("the docker package is missing; pip install 'evalr[docker]'") from None
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=timeout, max_pool_size=connections)
         client.ping()
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -122,7 +122,7 @@ class DockerSandbox:
         with self._lock:
             if self._started:
                 return
-            self._client = _client()
+            self._client = _client(connections=self.pool_size + 4)
             self._remove_stale()
             self._tag, self._image_id, _ = ensure_image(self._client, self.method)
             with ThreadPoolExecutor(self.pool_size) as boot:

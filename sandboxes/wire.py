@@ -64,10 +64,12 @@ def drive(
     n_inputs: int,
     limits: Limits,
     should_stop: Callable[[int, TestRun], bool] | None,
+    budget: float | None = None,
 ) -> Outcome:
     """Consume the runner's events until ``done``; ``read(timeout)`` gives b"" at EOF and None
-    on timeout. The watchdog deadline covers the whole submission."""
-    deadline = time.monotonic() + budget_s(n_inputs, limits)
+    on timeout. The watchdog deadline (``budget`` seconds, default ``budget_s``) covers the
+    whole submission."""
+    deadline = time.monotonic() + (budget if budget is not None else budget_s(n_inputs, limits))
     buffer = b""
     runs: list[TestRun] = []
     compile_error: str | None = None

@@ -327,6 +327,15 @@ def test_forging_a_result(box: Sandbox) -> None:
     assert_sound(box)
 
 
+def test_freezing_its_parent_trips_the_host_watchdog(box: Sandbox) -> None:
+    start = time.monotonic()
+    execution = run(box, "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n", ["1\n"])
+    assert execution.sandbox_error and "watchdog" in execution.sandbox_error
+    assert verdict(execution, ["1"]) == "time_limit"
+    assert time.monotonic() - start < 40
+    assert_sound(box)
+
+
 def test_clean_program_after_all_abuse(box: Sandbox) -> None:
     execution = run(box, "print(sum(map(int, input().split())))\n", ["1 2\n", "3 4\n"])
     assert verdict(execution, ["3", "7"]) == "accepted"
