@@ -159,7 +159,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     finally:
         if args.out:
             out.close()
-    print(summarize(outputs), file=sys.stderr)
+    print(summarize(outputs, args.task), file=sys.stderr)
     return 0
 
 
