@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -106,6 +107,9 @@ def _load_hub(task: str, hub: HubRef, mirror: str) -> Rows:
             f"{task}: the 'datasets' package is missing; pip install datasets, "
             f"or set {DATA_DIR_ENV} to an offline mirror holding {mirror}"
         ) from None
+    # The Hub client logs every retry as a warning; evalr reports one line if all of them fail.
+    datasets.logging.set_verbosity_error()
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     try:
         ds = datasets.load_dataset(hub.repo, hub.config, split=hub.split, revision=hub.revision)
     except Exception as exc:  # network, auth (GPQA is gated), missing revision

@@ -316,7 +316,12 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
         )
     engine = RetryingBackend(raw, config.retry, seed=config.seed)
     try:
-        await engine.start(store.path)
+        try:
+            await engine.start(store.path)
+        except BaseException:
+            if not resumed:
+                store.discard_if_empty()  # a failed first start leaves no directory behind
+            raise
         store.update_manifest(
             model=mf.scrub(dict(engine.describe())),
             ignored_sampling=ignored,

@@ -221,6 +221,15 @@ class RunStore:
         except json.JSONDecodeError:
             raise DataError(f"{path} is corrupt; `evalr score {self.path}` rebuilds it") from None
 
+    def discard_if_empty(self) -> None:
+        """Remove a run directory that holds nothing but evalr's own bookkeeping."""
+        own = {MANIFEST, ".lock"}
+        if self.path.is_dir() and {p.name for p in self.path.iterdir()} <= own:
+            self.close()
+            for name in own:
+                (self.path / name).unlink(missing_ok=True)
+            self.path.rmdir()
+
     def lock(self) -> None:
         """One writer per run directory: two processes would each send every request."""
         import fcntl
