@@ -33,6 +33,7 @@ from .wire import COMMAND, STOP, drive, encode_request
 LABEL = "evalr.sandbox"
 UID_BASE = 62000  # exec uid = UID_BASE + slot: distinct per container
 HEADROOM_MB = 512  # container memory above one test's limit: runner, tmpfs pages
+ACQUIRE_TIMEOUT_S = 600  # waiting for a free container longer than this means the pool is gone
 
 
 def _client(timeout: int = 60, connections: int = 10):
@@ -224,18 +225,26 @@ class DockerSandbox:
         if limits.memory_mb > self.limits.memory_mb or limits.disk_mb > self.limits.disk_mb:
             raise SandboxError("per-test limits exceed what the pool's containers were sized for")
         request = encode_request(program, inputs, limits, stop_on_failure)
-        slot = self._slots.get()
-        healthy = False
-        try:
-            outcome = self._exec(slot, request, len(inputs), limits, should_stop)
-            healthy = outcome.healthy
-            return outcome.execution
-        finally:
-            slot.uses += 1
-            if healthy and slot.uses < self.recycle_after:
-                self._slots.put(slot)
-            else:
-                self._recycle(slot)
+        for attempt in (1, 2):  # an engine error (container gone) is retried on a fresh one
+            try:
+                slot = self._slots.get(timeout=ACQUIRE_TIMEOUT_S)
+            except queue.Empty:
+                raise SandboxError("no sandbox container became available") from None
+            healthy = False
+            try:
+                outcome = self._exec(slot, request, len(inputs), limits, should_stop)
+                healthy = outcome.healthy
+                return outcome.execution
+            except Exception as exc:
+                if attempt == 2 or isinstance(exc, SandboxError):
+                    raise SandboxError(f"docker exec failed: {str(exc)[:160]}") from None
+            finally:
+                slot.uses += 1
+                if healthy and slot.uses < self.recycle_after:
+                    self._slots.put(slot)
+                else:
+                    self._recycle(slot)
+        raise AssertionError("unreachable")
 
     def _exec(self, slot: _Slot, request: bytes, n: int, limits: Limits, should_stop):
         api = self._client.api

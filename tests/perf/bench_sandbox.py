@@ -1,7 +1,9 @@
 """Test cases per second on the R1 LiveCodeBench window with o1-mini's published solutions.
 
-Three ways to run the same programs with the same LCB harness, all tests of every submission
-(no early stop), ``--workers`` at a time (default: CPU count):
+Three ways to run the same programs with the same LCB harness, ``--workers`` at a time (default:
+CPU count). The warm pool grades first, fail-fast as LCB does; the other two then run exactly
+the test cases the pool ran (container-per-test: a spread sample of them), so every mode does
+the same work:
 
 - warm Docker pool: evalr's DockerSandbox, one exec per submission;
 - bare subprocess per test: one host ``python3`` per test running the same harness code, with
@@ -31,6 +33,7 @@ from pathlib import Path
 from evalr.sandbox import Program
 from evalr.sandboxes.docker import DockerSandbox, _Frames
 from evalr.sandboxes.grading import LCB_LIMITS, extract_code
+from evalr.sandboxes.judge import call_equal, stdin_equal, stop_when_failed
 from evalr.sandboxes.wire import COMMAND, PYTHON, RUNNER, encode_request
 from evalr.tasks.livecodebench import livecodebench
 
@@ -54,7 +57,7 @@ else:
 """
 
 
-def _jobs(limit: int | None) -> list[tuple[Program, list[str]]]:
+def _jobs(limit: int | None) -> list[tuple[Program, list[str], list[str]]]:
     os.environ.setdefault("EVALR_DATA_DIR", str((REPO / "../shared/data").resolve()))
     root = Path(os.environ["EVALR_DATA_DIR"])
     with gzip.open(root / SUBMISSIONS, "rt") as fh:
@@ -66,24 +69,30 @@ def _jobs(limit: int | None) -> list[tuple[Program, list[str]]]:
             continue
         fn = sample.metadata["fn_name"]
         program = Program("python", code, "lcb_call" if fn else "lcb_stdin", fn)
-        jobs.append((program, list(sample.metadata["tests"]["inputs"])))
+        tests = sample.metadata["tests"]
+        jobs.append((program, list(tests["inputs"]), list(tests["outputs"])))
     return jobs
 
 
-def warm_pool(jobs, workers: int) -> tuple[int, float]:
+def warm_pool(jobs, workers: int) -> tuple[int, float, list[tuple[Program, list[str]]]]:
+    """Grade every submission as evalr does; also return the test cases that actually ran."""
     box = DockerSandbox(pool_size=workers, limits=LCB_LIMITS)
     box.start()  # pool creation is not timed
 
-    async def all_jobs() -> int:
-        runs = await asyncio.gather(
-            *(box.run(p, tests, LCB_LIMITS, stop_on_failure=False) for p, tests in jobs)
-        )
-        return sum(len(r.runs) for r in runs)
+    async def one(program: Program, inputs: list[str], outputs: list[str]):
+        compare = call_equal if program.fn_name else stdin_equal
+        stop = stop_when_failed(outputs, compare)
+        execution = await box.run(program, inputs, LCB_LIMITS, should_stop=stop)
+        return program, inputs[: len(execution.runs)]
+
+    async def all_jobs():
+        return await asyncio.gather(*(one(*job) for job in jobs))
 
     try:
         start = time.perf_counter()
-        done = asyncio.run(all_jobs())
-        return done, time.perf_counter() - start
+        ran = asyncio.run(all_jobs())
+        seconds = time.perf_counter() - start
+        return sum(len(tests) for _, tests in ran), seconds, ran
     finally:
         asyncio.run(box.aclose())
 
@@ -166,22 +175,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     jobs = _jobs(None if args.full else args.problems)
-    total = sum(len(t) for _, t in jobs)
+    total = sum(len(t) for _, t, _ in jobs)
     print(f"{len(jobs)} submissions, {total} test cases, {args.workers} workers")
     rates = {}
-    for name, measure in (
-        ("warm docker pool", lambda: warm_pool(jobs, args.workers)),
-        ("bare subprocess per test", lambda: bare_subprocess(jobs, args.workers)),
-        (
-            "fresh container per test",
-            lambda: container_per_test(
-                jobs, args.workers, None if args.full else args.container_tests
-            ),
-        ),
-    ):
-        done, seconds = measure()
+
+    def report(name: str, done: int, seconds: float) -> None:
         rates[name] = done / seconds
         print(f"{name:28s} {done:5d} tests in {seconds:7.2f} s = {rates[name]:7.1f} tests/s")
+
+    done, seconds, ran = warm_pool(jobs, args.workers)
+    report("warm docker pool", done, seconds)
+    report("bare subprocess per test", *bare_subprocess(ran, args.workers))
+    sample = None if args.full else args.container_tests
+    report("fresh container per test", *container_per_test(ran, args.workers, sample))
     pool, bare, fresh = rates.values()
     print(f"warm pool vs bare subprocess: {bare / pool:.2f}x slower (target <= 1.5x)")
     print(f"warm pool vs container per test: {pool / fresh:.1f}x faster (target >= 10x)")

@@ -87,3 +87,16 @@ def test_pool_runs_submissions_concurrently() -> None:
         assert elapsed < 1.9  # two one-second sleeps overlapped
     finally:
         asyncio.run(box.aclose())
+
+
+def test_a_container_that_vanished_is_replaced_and_the_submission_retried() -> None:
+    box = DockerSandbox(pool_size=1)
+    try:
+        box.start()
+        (container,) = box._live.values()
+        container.remove(force=True)  # the engine lost it behind the pool's back
+        execution = asyncio.run(box.run(ECHO, ["z\n"], Limits()))
+        assert execution.runs[0].stdout == "z\n"
+        assert box.recycled == 1
+    finally:
+        asyncio.run(box.aclose())
