@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from evalr.sandbox import availability
+from evalr.sandbox import Limits, Program, availability
 from evalr.score import score_rows
 from evalr.tasks.livecodebench import livecodebench
 from evalr.types import Completion
@@ -44,6 +44,10 @@ def test_o1_mini_r1_window_agrees_with_lcb(mirror_env: Path, sandbox: str) -> No
         pytest.skip(found.detail)
     task = livecodebench(sandbox=sandbox)
     samples = task.load(0).samples
+    probe = Program("python", "import numpy\nprint('ok')\n")
+    has_numpy = asyncio.run(task.grader.sandbox().run(probe, [""], Limits()))
+    if has_numpy.runs[0].stdout.strip() != "ok":  # LCB's environment has numpy; some use it
+        pytest.fail("the sandbox image lacks numpy: apt-get install python3-numpy, then rebuild")
     subs, validated = _submissions(mirror_env), _validated(mirror_env)
 
     async def grade_all() -> list:
