@@ -138,3 +138,21 @@ def test_kill_inside_a_native_n_problem_resumes_to_the_same_results(
     ]
     assert redone[0]["completion"]["reasoning"] == dropped["completion"]["reasoning"]
     assert json.loads((cut / "results.json").read_text())["tasks"] == reference
+
+
+def test_second_writer_on_a_live_run_directory_is_refused(chat_server, evalr, tmp_path: Path):
+    """Two processes appending to one journal would interleave records; the second must refuse
+    while the first runs, and the first must finish unharmed."""
+    server = chat_server(**SERVER)
+    out = tmp_path / "run"
+    args = run_args(server, out, TASKS, LIMIT, SAMPLES, EXTRA)
+    first = evalr.popen(*args)
+    deadline = time.monotonic() + 60
+    while complete_lines(out / "samples.jsonl") < 4 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    second = evalr(*args)
+    assert second.returncode != 0 and "Traceback" not in second.stderr, second.stderr
+    _, first_err = first.communicate(timeout=120)
+    assert first.returncode == 0, first_err
+    counts = record_counts(out)
+    assert len(counts) == TOTAL and set(counts.values()) == {1}
