@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,27 @@ def test_second_writer_on_a_live_run_directory_is_refused(chat_server, evalr, tm
     assert first.returncode == 0, first_err
     counts = record_counts(out)
     assert len(counts) == TOTAL and set(counts.values()) == {1}
+
+
+def test_ctrl_c_keeps_stored_work_and_the_rerun_finishes_it(
+    chat_server, evalr, tmp_path: Path, reference
+):
+    server = chat_server(**SERVER)
+    out = tmp_path / "run"
+    args = run_args(server, out, TASKS, LIMIT, SAMPLES, EXTRA)
+    proc = evalr.popen(*args)
+    deadline = time.monotonic() + 60
+    while complete_lines(out / "samples.jsonl") < TOTAL // 3 and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "resume" in err
+    kept = complete_lines(out / "samples.jsonl")
+    assert 0 < kept < TOTAL
+
+    before = server.stats(detail=False)["known"]["received"]
+    assert evalr(*args).returncode == 0
+    assert server.stats(detail=False)["known"]["received"] - before == TOTAL - kept
+    assert set(record_counts(out).values()) == {1}
+    assert json.loads((out / "results.json").read_text())["tasks"] == reference
