@@ -122,11 +122,24 @@ def default_out(config: RunConfig) -> Path:
     return Path("runs") / config.model.label.replace("/", "_") / "+".join(config.tasks)
 
 
+@dataclass(frozen=True)
+class Unit:
+    """One request: ``attempts`` are asked for, the ones in ``keep`` are stored."""
+
+    planned: Planned
+    sample: Sample
+    attempts: tuple[int, ...]
+    keep: frozenset[int]
+
+
 def _units(
     planned: list[Planned], done: set[tuple[str, str, int]], native_n: Callable[[], bool]
-) -> Iterator[tuple[Planned, Sample, tuple[int, ...]]]:
-    """Work still to do, as (task, sample, attempts); one unit per request.
+) -> Iterator[Unit]:
+    """Work still to do; one unit per request.
 
+    With ``n``, a problem's k attempts are one request (seed of attempt 0, choices 0..k-1), so a
+    problem left half stored asks for the whole group again and keeps only the missing
+    attempts: the same request yields the same samples a seed-honouring server gave before.
     ``native_n`` is asked per problem: a backend may learn mid-run that its server ignores n.
     """
     for p in planned:
@@ -135,9 +148,9 @@ def _units(
             if not todo:
                 continue
             if native_n():
-                yield p, s, todo
+                yield Unit(p, s, tuple(range(p.k)), frozenset(todo))
             else:
-                yield from ((p, s, (a,)) for a in todo)
+                yield from (Unit(p, s, (a,), frozenset((a,))) for a in todo)
 
 
 class _Execution:
@@ -150,11 +163,9 @@ class _Execution:
         self.store = store
         self.config = config
         self.sampling = sampling
-        self.progress: Progress | None = None
+        self.progress = Progress(0, quiet=True)
 
-    async def run(
-        self, units: Iterator[tuple[Planned, Sample, tuple[int, ...]]], total: int
-    ) -> None:
+    async def run(self, units: Iterator[Unit], total: int) -> None:
         self.progress = Progress(total, self.config.quiet)
         limit = self.backend.capabilities.max_concurrency
         workers = min(self.config.concurrency, limit) if limit else self.config.concurrency
@@ -163,73 +174,72 @@ class _Execution:
         finally:
             self.progress.close()
 
-    async def _worker(self, units: Iterator[tuple[Planned, Sample, tuple[int, ...]]]) -> None:
-        for planned, sample, attempts in units:
-            await self._unit(planned, sample, attempts)
+    async def _worker(self, units: Iterator[Unit]) -> None:
+        for unit in units:
+            await self._unit(unit)
 
-    async def _unit(self, p: Planned, sample: Sample, attempts: tuple[int, ...]) -> None:
-        name = p.task.name
-        seeds = tuple(attempt_seed(self.config.seed, name, sample.id, a) for a in attempts)
-        prompt = p.prompts[sample.id]
+    async def _unit(self, unit: Unit) -> None:
+        name, sample = unit.planned.task.name, unit.sample
+        seeds = tuple(attempt_seed(self.config.seed, name, sample.id, a) for a in unit.attempts)
+        prompt = unit.planned.prompts[sample.id]
         request = GenerationRequest(
             prompt.messages, self.sampling, seeds, self.config.protocol.assistant_prefix
         )
         try:
             completions = await self.backend.generate(request)
         except BackendError as exc:
-            for a, s in zip(attempts, seeds, strict=True):
-                self.store.append(
-                    SampleRecord(
-                        name,
-                        sample.id,
-                        a,
-                        s,
-                        "error",
-                        error=str(exc)[:500],
-                        prompt_meta=prompt.meta,
-                        time=now(),
-                    )
+            failed = [
+                SampleRecord(
+                    name,
+                    sample.id,
+                    a,
+                    s,
+                    "error",
+                    error=str(exc)[:500],
+                    prompt_meta=prompt.meta,
+                    time=now(),
                 )
-            assert self.progress is not None
-            self.progress.advance(len(attempts), 0, errors=len(attempts))
+                for a, s in zip(unit.attempts, seeds, strict=True)
+                if a in unit.keep
+            ]
+            self.store.append_many(failed)
+            self.progress.advance(len(failed), 0, errors=len(failed))
             return
-        await self._record(p, sample, prompt, attempts, seeds, completions)
+        await self._record(unit, prompt, seeds, completions)
 
     async def _record(
-        self,
-        p: Planned,
-        sample: Sample,
-        prompt: Prompt,
-        attempts: tuple[int, ...],
-        seeds: tuple[int, ...],
-        completions: list[Completion],
+        self, unit: Unit, prompt: Prompt, seeds: tuple[int, ...], completions: list[Completion]
     ) -> None:
-        grader = p.task.grader
-        extracted = [grader.extract(sample, c) for c in completions]
+        kept = [
+            (a, s, c)
+            for a, s, c in zip(unit.attempts, seeds, completions, strict=True)
+            if a in unit.keep
+        ]
+        grader, sample = unit.planned.task.grader, unit.sample
+        extracted = [grader.extract(sample, c) for _, _, c in kept]
         try:
             grades: list[Any] = await grader.grade(sample, extracted)
             error = None
         except Exception as exc:  # a grader bug must not lose paid-for completions
-            grades, error = [None] * len(completions), f"grading failed: {exc!r}"[:500]
-        tokens = 0
-        for a, s, c, g in zip(attempts, seeds, completions, grades, strict=True):
-            self.store.append(
-                SampleRecord(
-                    p.task.name,
-                    sample.id,
-                    a,
-                    s,
-                    "ok",
-                    completion=c,
-                    grade=g,
-                    error=error,
-                    prompt_meta=prompt.meta,
-                    time=now(),
-                )
+            grades, error = [None] * len(kept), f"grading failed: {exc!r}"[:500]
+        records = [
+            SampleRecord(
+                unit.planned.task.name,
+                sample.id,
+                a,
+                s,
+                "ok",
+                completion=c,
+                grade=g,
+                error=error,
+                prompt_meta=prompt.meta,
+                time=now(),
             )
-            tokens += c.usage.completion_tokens
-        assert self.progress is not None
-        self.progress.advance(len(completions), tokens)
+            for (a, s, c), g in zip(kept, grades, strict=True)
+        ]
+        # One write per request: a kill cannot leave a problem's group half stored.
+        self.store.append_many(records)
+        self.progress.advance(len(records), sum(c.usage.completion_tokens for _, _, c in kept))
 
 
 async def aggregate(planned: list[Planned], store: RunStore) -> dict[str, Any]:
@@ -333,7 +343,7 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
         )
         await _grade_ungraded(planned, store)
         done = {key for key, r in store.latest().items() if r.status == "ok"}
-        total = sum(len(a) for _, _, a in _units(planned, done, lambda: False))
+        total = sum(len(u.keep) for u in _units(planned, done, lambda: False))
         execution = _Execution(engine, store, config, sampling)
         await execution.run(_units(planned, done, lambda: engine.capabilities.native_n), total)
     finally:

@@ -192,10 +192,16 @@ class RunStore:
         return {r.key: r for r in self.records()}
 
     def append(self, record: SampleRecord) -> None:
+        self.append_many([record])
+
+    def append_many(self, records: list[SampleRecord]) -> None:
+        """Append records in one write; flushed, so they survive a SIGKILL of this process."""
+        if not records:
+            return
         if self._fh is None:
             self._fh = open(self.path / SAMPLES, "a", encoding="utf-8")  # noqa: SIM115
-        self._fh.write(record.to_json() + "\n")
-        self._fh.flush()  # in the kernel once written: survives SIGKILL of this process
+        self._fh.write("".join(r.to_json() + "\n" for r in records))
+        self._fh.flush()
 
     def rewrite(self, records: list[SampleRecord]) -> None:
         """Replace the journal (re-scoring); atomic, so a kill leaves the old one intact."""

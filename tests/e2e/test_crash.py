@@ -101,12 +101,6 @@ def test_killed_run_resumes_to_the_same_results(
     assert os.path.exists(out / "manifest.json")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="native-n resume re-asks the missing attempts as a smaller group (seed of the first "
-    "missing attempt, choice 0..), so a seed-honouring server draws different samples; see "
-    "the runner's unit grouping",
-)
 def test_kill_inside_a_native_n_problem_resumes_to_the_same_results(
     chat_server, evalr, tmp_path: Path
 ):

@@ -183,7 +183,7 @@ def test_fan_out_when_backend_has_no_native_n(tmp_path: Path, use_tasks: Install
     assert len(backend.requests) == 12 and {r.n for r in backend.requests} == {1}
 
 
-def test_native_n_one_request_per_problem_and_missing_only_on_resume(
+def test_native_n_one_request_per_problem_and_resume_stores_only_the_missing(
     tmp_path: Path, use_tasks: Install
 ) -> None:
     use_tasks(toy_task(problems=3))
@@ -198,10 +198,13 @@ def test_native_n_one_request_per_problem_and_missing_only_on_resume(
     store.rewrite(kept)
     again = ScriptedBackend(native_n=True)
     run(config(tmp_path, samples=4), again)
+    # The whole group is asked again (same seeds, same n), so a seed-honouring server returns
+    # the same samples; only the two missing attempts are stored.
     (request,) = again.requests
-    assert request.n == 2
-    assert request.seeds == (attempt_seed(0, "toy", "p0", 1), attempt_seed(0, "toy", "p0", 3))
-    assert len(RunStore(tmp_path).latest()) == 12
+    assert request.n == 4
+    assert request.seeds == tuple(attempt_seed(0, "toy", "p0", a) for a in range(4))
+    after = RunStore(tmp_path).records()
+    assert len(after) == 12 and len({r.key for r in after}) == 12
 
 
 def test_grading_exception_keeps_the_completion(tmp_path: Path, use_tasks: Install) -> None:
