@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ Method = Literal["host", "debootstrap", "dockerfile"]
 REPOSITORY = "evalr-sandbox"
 UID_NOBODY = 65534
 _DROP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data"}
+_BUILDING = threading.RLock()  # one build at a time per process; across processes, atomic renames
 _LDD = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
 
 
@@ -53,10 +55,15 @@ def cache_dir() -> Path:
 
 def runner_copy() -> Path:
     """The runner beside the cached roots, readable by the sandbox uids (a checkout may not be)."""
+    with _BUILDING:
+        return _runner_copy()
+
+
+def _runner_copy() -> Path:
     target = cache_dir() / f"runner-{hashlib.sha256(RUNNER.read_bytes()).hexdigest()[:12]}.py"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp = target.with_name(f"{target.name}.tmp{os.getpid()}-{threading.get_ident()}")
         shutil.copyfile(RUNNER, tmp)
         tmp.chmod(0o644)
         tmp.rename(target)
@@ -99,6 +106,11 @@ class Built:
 
 def ensure_rootfs(method: Method = "host") -> Built:
     """The cached root filesystem for ``method``, built if missing (atomically)."""
+    with _BUILDING:
+        return _ensure_rootfs(method)
+
+
+def _ensure_rootfs(method: Method) -> Built:
     dest = rootfs_dir(method)
     marker = dest.with_name("complete")
     if marker.exists():

@@ -17,6 +17,7 @@ import queue
 import select
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -110,16 +111,18 @@ class LocalSandbox:
         self.fallback_reason = fallback_reason
         self._root: str | None = None
         self._runner = ""
+        self._lock = threading.Lock()
         self._uids: queue.Queue[int] = queue.Queue()
         for slot in range(self.workers):
             self._uids.put(UID_BASE + slot)
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="evalr-local")
 
     def _rootfs(self) -> str:
-        if self._root is None:
-            self._runner = str(runner_copy())
-            self._root = str(ensure_rootfs(self.method).path)
-        return self._root
+        with self._lock:
+            if self._root is None:
+                self._runner = str(runner_copy())
+                self._root = str(ensure_rootfs(self.method).path)
+            return self._root
 
     async def run(
         self,

@@ -288,6 +288,7 @@ class _Loader:
             problems=len(samples),
             skipped_without_tests=skipped,
             test_sets=dict(sorted(sets.items())),
+            test_set_by_problem={s.id: s.metadata["test_set"] for s in samples},
             lcb_score=set(sets) == {"hidden"},
             label="LiveCodeBench" if set(sets) == {"hidden"} else "LCB public tests (not LCB)",
         )

@@ -29,6 +29,8 @@ def test_r1_window_has_the_papers_279_problems(mirror_env: Path) -> None:
     )
     assert task.default_samples == 16 and task.majority_vote is False
     assert task.params["test_sets"] == {"public": 271, "public+partial_hidden": 8}
+    by_problem = task.params["test_set_by_problem"]
+    assert len(by_problem) == 279 and by_problem["abc365_d"] in ("public", "public+partial_hidden")
     assert task.params["lcb_score"] is False
     assert "not LCB" in task.params["label"]
     assert {s.metadata["test_set"] for s in data.samples} == {"public", "public+partial_hidden"}
