@@ -42,7 +42,7 @@ def main() -> None:
         walls, rss = [], []
         with server_process(*flags) as base_url:
             for _ in range(args.repeat):
-                server_stats(base_url, reset=True)
+                server_cpu = server_stats(base_url, reset=True)["process_cpu_s"]
                 with tempfile.TemporaryDirectory() as tmp:
                     got = measure(
                         run_command(
@@ -59,7 +59,8 @@ def main() -> None:
                     )
                 if got.returncode != 0:
                     raise SystemExit(f"evalr failed ({got.returncode}): {got.stderr[-2000:]}")
-                known = server_stats(base_url)["known"]
+                stats = server_stats(base_url)
+                known, server_cpu = stats["known"], stats["process_cpu_s"] - server_cpu
                 phases = (
                     known["first_request_at"] - got.started_at,
                     known["last_answer_at"] - known["first_request_at"],
@@ -71,7 +72,7 @@ def main() -> None:
                     f"  latency {latency:5.0f} ms: wall {got.wall_s:6.2f} s  "
                     f"cpu {got.user_s + got.system_s:5.2f} s  peak RSS {got.peak_rss_mb:5.1f} MB"
                     f"  [start-up {phases[0]:.2f} s, serving {phases[1]:.2f} s, "
-                    f"wind-down {phases[2]:.2f} s]"
+                    f"wind-down {phases[2]:.2f} s; server cpu {server_cpu:.2f} s]"
                 )
         best = min(walls)
         verdict = (
