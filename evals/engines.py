@@ -112,7 +112,11 @@ ENGINES: dict[str, Engine] = {
         ready_timeout_s=300,
         # The server's own default context is 2048, which would silently cut long reasoning;
         # 0 means the model's trained context. Threads: half the cores, see llamacpp backend.
-        defaults={"n_ctx": "0", "n_threads": str(max(1, (os.cpu_count() or 2) // 2))},
+        defaults={
+            "n_ctx": "0",
+            "n_threads": str(max(1, (os.cpu_count() or 2) // 2)),
+            "n_threads_batch": str(max(1, (os.cpu_count() or 2) // 2)),
+        },
         notes="ignores n; serves one request at a time; honours seed",
     ),
 }

@@ -130,6 +130,8 @@ class LlamaCppBackend:
                 model_path=str(self.options.model_path),
                 n_ctx=self.options.n_ctx,
                 n_threads=self.options.n_threads,
+                # Prompt evaluation too: llama-cpp-python would otherwise use every core there.
+                n_threads_batch=self.options.n_threads,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

