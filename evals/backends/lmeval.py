@@ -185,7 +185,11 @@ class LMEvalBackend:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._run, request)
 
     def describe(self) -> Mapping[str, Any]:
-        secretless = {k: v for k, v in self.options.model_args.items() if "key" not in k.lower()}
+        secretless = {
+            k: v
+            for k, v in self.options.model_args.items()
+            if not any(word in k.lower() for word in ("key", "token", "secret", "password"))
+        }
         return {
             "backend": "lm-eval",
             "model_type": self.options.model_type,

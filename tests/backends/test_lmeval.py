@@ -100,6 +100,15 @@ def test_a_forced_prefix_is_sent_as_a_prefilled_assistant_turn(
     assert c.request["seed"] == 5
 
 
+@needs_lm_eval
+def test_credentials_in_model_args_never_reach_the_manifest() -> None:
+    backend = LMEvalBackend(
+        parse("lm-eval:local-chat-completions?model=m&auth_token=s3cret&api_key=s3cret")
+    )
+    assert "s3cret" not in str(backend.describe())
+    assert backend.describe()["model_args"] == {"model": "m"}
+
+
 def test_generation_arguments_and_history_mapping() -> None:
     request = GenerationRequest((Message("user", "q"),), Sampling(0.6, 0.95, 1000), (7,))
     assert gen_kwargs(request, 7) == {
