@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,6 +34,7 @@ from evalr.backends import Capabilities
 from evalr.errors import ConfigError, FatalBackendError
 
 _PR_SET_PDEATHSIG = 1
+_SECRET_WORDS = re.compile("key|token|secret|password", re.IGNORECASE)
 _TAIL_LINES = 8
 _live: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -295,11 +297,12 @@ class ManagedServer:
                 log.write(f"[evalr] stopped; exit code {self.proc.returncode}\n".encode())
 
     def describe(self) -> dict[str, Any]:
+        secret = {v for k, v in self.flags.items() if _SECRET_WORDS.search(k)}
         return {
             "engine": self.engine.name,
             "version": self.version,
-            "argv": self.argv,
-            "flags": self.flags,
+            "argv": ["***" if a in secret else a for a in self.argv],
+            "flags": {k: "***" if v in secret else v for k, v in self.flags.items()},
             "python": self.python,
             "port": self.port,
             "pid": self.pid,

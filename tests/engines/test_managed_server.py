@@ -142,6 +142,16 @@ def test_flags_are_spelled_as_each_engine_spells_them() -> None:
     assert "--n_gpu_layers" in ll and "--n_ctx" in ll, "llama.cpp spells flags with underscores"
 
 
+def test_secrets_in_engine_flags_stay_out_of_the_manifest(tmp_path: Path) -> None:
+    from evalr.engines import ManagedServer
+
+    server = ManagedServer(engine("vllm"), "m", {"api_key": "s3cret", "dtype": "bf16"}, tmp_path)
+    server.argv = command_line(engine("vllm"), "m", 1, server.flags, "py")
+    facts = server.describe()
+    assert "s3cret" not in str(facts) and facts["flags"]["dtype"] == "bf16"
+    assert facts["argv"][facts["argv"].index("--api-key") + 1] == "***"
+
+
 def test_unknown_engine_and_missing_engine_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown engine 'vlm'"):
         engine("vlm")
