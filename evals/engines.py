@@ -52,6 +52,8 @@ class Engine:
     capabilities: Capabilities
     ready_timeout_s: float
     defaults: Mapping[str, str] = field(default_factory=dict)
+    # Whether a final partial assistant message is continued (vLLM/SGLang continue_final_message).
+    continues_assistant: bool = True
     notes: str = ""
 
 
@@ -119,7 +121,9 @@ ENGINES: dict[str, Engine] = {
             "n_threads": str(max(1, (os.cpu_count() or 2) // 2)),
             "n_threads_batch": str(max(1, (os.cpu_count() or 2) // 2)),
         },
-        notes="ignores n; serves one request at a time; honours seed",
+        # It renders a final assistant message as a closed turn and opens a new one.
+        continues_assistant=False,
+        notes="ignores n; serves one request at a time; honours seed; no assistant prefill",
     ),
 }
 

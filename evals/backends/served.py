@@ -87,6 +87,12 @@ class ServedBackend:
     async def generate(self, request: GenerationRequest) -> list[Completion]:
         if self._client is None:
             raise FatalBackendError(f"{self.spec.backend} used before start()")
+        if request.assistant_prefix and not self.engine.continues_assistant:
+            # Otherwise every answer would silently read as unfinished thinking.
+            raise FatalBackendError(
+                f"{self.engine.name}'s server cannot continue a forced assistant prefix; "
+                "drop --think-prefix or use the in-process llamacpp: backend"
+            )
         return await self._client.generate(request)
 
     def describe(self) -> Mapping[str, Any]:

@@ -146,3 +146,27 @@ def test_cli_ctrl_c_stops_the_server(cli: dict[str, str], tmp_path: Path) -> Non
         time.sleep(0.1)
     assert not alive(pid)
     assert len(records(out)) < 80, "the run should have been interrupted"
+
+
+def test_a_forced_prefix_is_refused_where_the_server_cannot_continue_it(
+    gguf: Path, tmp_path: Path
+) -> None:
+    from evalr.errors import FatalBackendError
+    from evalr.types import GenerationRequest, Message, Sampling
+
+    backend = llamacpp_server(parse(SPEC))
+    question = (Message("user", "What is 2 + 3?"),)
+
+    async def go() -> list:
+        await backend.start(tmp_path)
+        try:
+            with pytest.raises(FatalBackendError, match="cannot continue a forced assistant"):
+                await backend.generate(
+                    GenerationRequest(question, Sampling(max_tokens=8), (1,), "<think>\n")
+                )
+            return await backend.generate(GenerationRequest(question, Sampling(max_tokens=8), (1,)))
+        finally:
+            await backend.aclose()
+
+    (completion,) = asyncio.run(go())
+    assert completion.usage.completion_tokens > 0
