@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,8 +65,22 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="force the answer to start with <think>\\n (R1 model card advice)",
     )
+    run.add_argument("--serve", choices=("vllm", "sglang", "llamacpp"),
+                     help="start this engine server for the model, evaluate, then stop it")
     run.add_argument("--quiet", action="store_true", help="no progress bar (CI)")
+    lcb = run.add_argument_group("livecodebench")
+    lcb.add_argument("--lcb-release", help="release_v1 ... release_v6 (default release_v5)")
+    lcb.add_argument("--lcb-window", help="r1 (2024-08-01..2025-01-31, default) or none")
+    lcb.add_argument("--lcb-start", metavar="YYYY-MM-DD", help="first contest date (inclusive)")
+    lcb.add_argument("--lcb-end", metavar="YYYY-MM-DD", help="last contest date (inclusive)")
+    lcb.add_argument("--lcb-prompt", choices=("r1", "generic"), help="prompt format")
+    run.add_argument("--sandbox", choices=("docker", "local"),
+                     help="where model code runs (default docker when an engine answers; "
+                     "same as EVALR_SANDBOX)")
 
+    from evalr import sandbox_cli
+
+    sandbox_cli.add_parser(sub)
     sub.add_parser("tasks", help="list tasks")
     sub.add_parser("models", help="list model presets")
     show = sub.add_parser("show", help="print a run's results table")
@@ -85,7 +100,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from evalr.runner import RunConfig, run
     from evalr.table import results_table
 
-    spec = specs.resolve(args.model, base_url=args.base_url)
+    spec = specs.resolve(args.model, base_url=args.base_url, serve=args.serve)
+    if args.sandbox:
+        # Isolation, not grading: kept out of the protocol, so a resume may switch sandboxes.
+        os.environ["EVALR_SANDBOX"] = args.sandbox
+    lcb = {
+        key: value
+        for key, value in (
+            ("release", args.lcb_release), ("start", args.lcb_start), ("end", args.lcb_end),
+            ("style", args.lcb_prompt),
+            ("window", None if args.lcb_window == "none" else args.lcb_window),
+        )
+        if value is not None or (key == "window" and args.lcb_window == "none")
+    }
     protocol = R1
     if args.think_prefix:
         from dataclasses import replace
@@ -103,6 +130,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         retry=RetryPolicy(attempts=args.retries, base_s=args.retry_base),
         quiet=args.quiet,
         protocol=protocol,
+        task_options={"livecodebench": lcb} if lcb and "livecodebench" in args.tasks else {},
     )
     results = run(config)
     print(results_table(results))
@@ -198,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from evalr.errors import EvalrError
 
     try:
-        return _COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or _COMMANDS[args.command]
+        return int(handler(args))
     except EvalrError as exc:
         print(f"evalr: error: {exc}", file=sys.stderr)
         return exc.exit_code

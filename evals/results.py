@@ -77,6 +77,8 @@ async def task_result(
         problems.append(attempts)
     metrics = task_metrics(problems, task.majority_vote)
     out: dict[str, Any] = {
+        # What the number may be called (a public-tests-only LiveCodeBench score is not one).
+        "label": str(task.params.get("label", task.name)),
         "version": task.version,
         "k": k,
         "problems": len(samples),

@@ -74,7 +74,11 @@ def plan_tasks(config: RunConfig) -> list[Planned]:
         samples = dataset.samples[: config.limit] if config.limit else dataset.samples
         if not samples:
             raise ConfigError(f"task {name}: no problems selected")
-        k = config.samples or config.protocol.samples.get(name, task.default_samples)
+        k = (
+            config.samples
+            or config.model.samples
+            or config.protocol.samples.get(name, task.default_samples)
+        )
         if k < 1:
             raise ConfigError("--samples must be at least 1")
         prompts = {s.id: task.prompt(s) for s in samples}

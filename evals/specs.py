@@ -38,6 +38,8 @@ class ModelSpec:
     ignores: tuple[str, ...] = ()
     native_n: bool | None = None
     needs_base_url: bool = False
+    # A preset's k for every task (a tiny demo model needs 1, not AIME's 64); --samples wins.
+    samples: int | None = None
 
     @property
     def text(self) -> str:
@@ -96,8 +98,12 @@ def _preset(name: str, table: Mapping[str, Any], origin: str) -> ModelSpec:
         if key not in _SAMPLING_KEYS:
             raise ConfigError(f"{origin}: preset {name!r}: unknown sampling key {key!r}")
         sampling[key] = _SAMPLING_KEYS[key](value)
+    samples = table.get("samples")
+    if samples is not None and (not isinstance(samples, int) or samples < 1):
+        raise ConfigError(f"{origin}: preset {name!r}: samples must be a positive integer")
     return replace(
         spec,
+        samples=samples,
         name=name,
         description=str(table.get("description", "")),
         sampling=MappingProxyType(sampling),
@@ -122,8 +128,8 @@ def presets() -> dict[str, ModelSpec]:
     return found
 
 
-def resolve(text: str, base_url: str | None = None) -> ModelSpec:
-    """A preset name or a literal spec, with ``--base-url`` applied."""
+def resolve(text: str, base_url: str | None = None, serve: str | None = None) -> ModelSpec:
+    """A preset name or a literal spec, with ``--base-url`` or ``--serve ENGINE`` applied."""
     known = presets()
     if text in known:
         spec = known[text]
@@ -141,7 +147,13 @@ def resolve(text: str, base_url: str | None = None) -> ModelSpec:
             f"unknown model {text!r}{registry.did_you_mean(text, options)}; "
             "use a preset (evalr models) or a spec like openai:MODEL?base_url=URL"
         )
-    if base_url:
+    if serve:
+        if base_url:
+            raise ConfigError("--serve starts its own server: drop --base-url")
+        from evalr.backends.served import served_spec  # imported only for --serve
+
+        spec = served_spec(spec, serve)
+    elif base_url:
         spec = spec.with_options(base_url=base_url)
     elif spec.needs_base_url and "base_url" not in spec.options:
         raise ConfigError(

@@ -14,10 +14,10 @@ def results_table(results: Mapping[str, Any]) -> str:
     rows = [("task", "metric", "value %", "95% CI", "n", "trunc %", "no-ans %", "errors")]
     notes = []
     for name, task in results.get("tasks", {}).items():
-        label = name
+        label = name if task.get("label", name) == name else f"{name} ({task['label']})"
         test_sets = task.get("test_sets") or {}
         if test_sets and set(test_sets) != {"hidden"}:
-            label = f"{name}*"
+            label = f"{label}*"
             notes.append(
                 f"* {name}: graded on {', '.join(f'{k} ({v})' for k, v in test_sets.items())} "
                 "test sets, not the full hidden tests: not comparable to published scores"

@@ -142,4 +142,5 @@ def served_spec(spec: ModelSpec, engine_name: str) -> ModelSpec:
         ignores=spec.ignores,
         native_n=eng.capabilities.native_n,
         needs_base_url=False,
+        samples=spec.samples,
     )
