@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -52,9 +53,22 @@ def stdin_equal(output: str, expected: str) -> bool:
     return True
 
 
+# CPython 3.11 keeps the parser's recursion guard per interpreter, not per thread: ast calls
+# racing in threads fail with "SystemError: AST constructor recursion depth mismatch".
+_PARSER = threading.Lock()
+
+
+def _literal(output: str) -> object:
+    with _PARSER:
+        try:
+            return ast.literal_eval(output)
+        except SystemError:  # someone else's unlocked parse raced ours: once more
+            return ast.literal_eval(output)
+
+
 def call_equal(output: str, expected: str) -> bool:
     try:
-        value = ast.literal_eval(output)
+        value = _literal(output)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False  # not a plain value (an object, inf, nan): LCB's == would not match JSON
     try:

@@ -112,8 +112,9 @@ def _make_function(code: str) -> str:
 
 
 def harness_source(source: str, harness: str) -> str:
-    """The text LCB actually executes for a solution. The host computes it (``ast`` is already
-    loaded there) and sends it as ``prepared``, saving every sandbox that import."""
+    """The text LCB actually executes for a solution. Computed here, in a single-threaded
+    process: CPython 3.11's parser keeps its recursion guard per interpreter, so ``ast`` calls
+    racing in a threaded host can fail, which LCB's transforms would swallow silently."""
     if harness == "lcb_stdin":
         return _make_function(_clean_if_name(source))
     if harness == "lcb_call":
@@ -122,7 +123,7 @@ def harness_source(source: str, harness: str) -> str:
 
 
 def _prepare(req: dict) -> tuple[object | None, str | None]:
-    source = req.get("prepared") or harness_source(req["source"], req["harness"])
+    source = harness_source(req["source"], req["harness"])
     try:
         return compile(source, "<solution>", "exec"), None
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:

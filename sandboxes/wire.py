@@ -15,8 +15,6 @@ from pathlib import Path
 
 from evalr.sandbox import Execution, Limits, Program, TestRun
 
-from .runner import harness_source
-
 RUNNER = Path(__file__).with_name("runner.py")
 RUNNER_PATH = "/opt/evalr/runner.py"  # where images and the local sandbox put it
 PYTHON = "/usr/bin/python3"
@@ -31,7 +29,6 @@ def encode_request(
     body = json.dumps(
         {
             "source": program.source,
-            "prepared": harness_source(program.source, program.harness),
             "harness": program.harness,
             "fn_name": program.fn_name,
             "inputs": list(inputs),
