@@ -247,7 +247,7 @@ class _Execution:
 
 
 async def aggregate(planned: list[Planned], store: RunStore) -> dict[str, Any]:
-    latest = store.latest()
+    latest = store.latest(light=True)
     return {p.task.name: await task_result(p.task, p.samples, p.k, latest) for p in planned}
 
 
@@ -289,6 +289,9 @@ def _manifest(
 async def _grade_ungraded(planned: list[Planned], store: RunStore) -> None:
     """Completions stored while grading failed are graded now, without asking the model again."""
     by_task = {p.task.name: p for p in planned}
+    light = store.latest(light=True).values()
+    if not any(r.status == "ok" and r.grade is None for r in light):
+        return  # the common case: no need to hold every completion's text in memory
     for record in list(store.latest().values()):
         p = by_task.get(record.task)
         if record.status != "ok" or record.grade is not None or not p or not record.completion:
@@ -346,7 +349,7 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
             ),
         )
         await _grade_ungraded(planned, store)
-        done = {key for key, r in store.latest().items() if r.status == "ok"}
+        done = {key for key, r in store.latest(light=True).items() if r.status == "ok"}
         total = sum(len(u.keep) for u in _units(planned, done, lambda: False))
         execution = _Execution(engine, store, config, sampling)
         await execution.run(_units(planned, done, lambda: engine.capabilities.native_n), total)
