@@ -26,6 +26,7 @@ class Progress:
         self.tty = self.stream.isatty()
         self.started = time.monotonic()
         self._last = 0.0
+        self._shown = -1
         # Without a terminal, print a line every 10 s instead of redrawing one in place.
         self._every = 0.25 if self.tty else 10.0
 
@@ -39,6 +40,9 @@ class Progress:
             self._draw(now)
 
     def _draw(self, now: float, final: bool = False) -> None:
+        if final and not self.tty and self._shown == self.done:
+            return  # the last periodic line already says everything
+        self._shown = self.done
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
         eta = (self.total - self.done) / rate if rate > 0 else float("inf")
