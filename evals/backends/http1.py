@@ -99,7 +99,7 @@ class Http1Pool:
         self._closed = True
         conns, self._idle = list(self._open), []
         for conn in conns:
-            self._drop(conn, abort=False)
+            self._drop(conn)
         for conn in conns:
             with contextlib.suppress(OSError):  # reset by the peer: closed all the same
                 await conn.writer.wait_closed()
@@ -109,7 +109,7 @@ class Http1Pool:
             conn = self._idle.pop()  # LIFO: the warmest socket, least likely to be timed out
             if conn.usable():
                 return conn
-            self._drop(conn, abort=True)
+            self._drop(conn)
         return None
 
     async def _connect(self) -> _Conn:
@@ -122,12 +122,11 @@ class Http1Pool:
         self._open.add(conn)
         return conn
 
-    def _drop(self, conn: _Conn, abort: bool) -> None:
+    def _drop(self, conn: _Conn) -> None:
         self._open.discard(conn)
-        if abort:
-            conn.writer.transport.abort()  # unread reply or dead peer: no graceful shutdown
-        else:
-            conn.writer.close()
+        # abort, not close: close would wait to flush a body a stalled peer may never read, and
+        # a request's bytes have no use once we have given up on its connection.
+        conn.writer.transport.abort()
 
     async def _exchange(self, conn: _Conn, method: str, data: bytes) -> Response:
         reader, writer = conn.reader, conn.writer
@@ -154,18 +153,18 @@ class Http1Pool:
             else:
                 body, keep = await reader.read(), False  # delimited by the server closing
         except Http1Error:
-            self._drop(conn, abort=True)
+            self._drop(conn)
             raise
         except _READ_ERRORS as exc:
-            self._drop(conn, abort=True)
+            self._drop(conn)
             raise Http1Error(f"{self._where}: bad or broken reply: {exc!r}") from exc
         except BaseException:
-            self._drop(conn, abort=True)  # cancelled or timed out mid-reply: never reuse it
+            self._drop(conn)  # cancelled or timed out mid-reply: never reuse it
             raise
         if keep and not self._closed:
             self._idle.append(conn)
         else:
-            self._drop(conn, abort=False)
+            self._drop(conn)
         return Response(status, headers, body)
 
 

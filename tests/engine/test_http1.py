@@ -548,3 +548,19 @@ def test_non_http_urls_are_rejected(url: str) -> None:
 def test_header_values_with_line_breaks_are_rejected() -> None:
     with pytest.raises(ValueError, match="line breaks"):
         Http1Pool("http://127.0.0.1:1", {"X-Evil": "a\r\nHost: other"})
+
+
+def test_aclose_does_not_wait_for_a_peer_that_stopped_reading() -> None:
+    async def deaf(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Stats) -> None:
+        await asyncio.sleep(30)  # never reads: the request body backs up in the client
+
+    async def main() -> None:
+        async with raw_server(deaf) as stats:
+            client = pool(stats.url)
+            task = asyncio.create_task(client.request("POST", "/x", b"x" * 64 * 2**20))
+            await asyncio.sleep(0.2)
+            await asyncio.wait_for(client.aclose(), 2)
+            with pytest.raises(Http1Error):
+                await asyncio.wait_for(task, 2)
+
+    arun(main())
