@@ -189,3 +189,33 @@ def test_user_preset_with_base_url_and_a_token_cap_counts_truncation(
     assert task["metrics"]["pass@1"]["value"] == 0.0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["protocol"]["sampling"]["max_tokens"] == 30
+
+
+def test_show_and_rescore_need_no_model(chat_server, evalr, tmp_path: Path):
+    """A finished run re-renders and re-grades from its directory alone: the server is gone."""
+    server = chat_server(p_correct=0.5)
+    out = tmp_path / "run"
+    run = evalr(*run_args(server, out, "aime24,math500,gpqa_diamond", 3, 2))
+    assert run.returncode == 0, run.stderr
+    results = json.loads((out / "results.json").read_text())
+    server.close()
+
+    show = evalr("show", str(out))
+    assert show.returncode == 0, show.stderr
+    assert show.stdout == run.stdout
+    # Corrupt one stored verdict: re-scoring must grade again, not copy what is stored.
+    journal = out / "samples.jsonl"
+    rows = [json.loads(line) for line in journal.read_text().splitlines()]
+    rows[0]["grade"]["correct"] = not rows[0]["grade"]["correct"]
+    journal.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rescore = evalr("score", str(out))
+    assert rescore.returncode == 0, rescore.stderr
+    assert rescore.stdout == run.stdout
+    key = ("task", "sample_id", "attempt")
+    tampered = tuple(rows[0][k] for k in key)
+    again = [r for r in records(out) if tuple(r[k] for k in key) == tampered]
+    assert again[0]["grade"]["correct"] != rows[0]["grade"]["correct"]
+    rescored = json.loads((out / "results.json").read_text())
+    assert {t: v["metrics"] for t, v in rescored["tasks"].items()} == {
+        t: v["metrics"] for t, v in results["tasks"].items()
+    }
