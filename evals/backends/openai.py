@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from evalr.backends import Capabilities
+from evalr.backends.http1 import Http1Error, Response
+from evalr.backends.transport import Transport, open_transport
 from evalr.errors import ConfigError, FatalBackendError, TransientBackendError
 from evalr.reasoning import estimate_tokens, split_reasoning
 from evalr.specs import ModelSpec
@@ -134,7 +136,8 @@ class OpenAIBackend:
         self._native_n = self.options.native_n
         self._ignores = spec.ignores
         self._headers: dict[str, str] = {"Content-Type": "application/json"}
-        self._session: Any = None
+        self._http: Transport | None = None
+        self._path = ""
         self._server: dict[str, Any] = {}
 
     @property
@@ -142,75 +145,79 @@ class OpenAIBackend:
         return Capabilities(native_n=self._native_n is not False, seeds=True, ignores=self._ignores)
 
     async def start(self, run_dir: Path) -> None:
-        import aiohttp  # imported here so `evalr --help` never pays for it
-
         env = self.options.api_key_env
         if env:
             key = os.environ.get(env)
             if not key:
                 raise ConfigError(f"{env} is not set: export {env}=... to use {self.model}")
             self._headers["Authorization"] = f"Bearer {key}"
-        self._session = aiohttp.ClientSession(
-            headers=self._headers,
-            # Plain-HTTP servers (local engines) skip loading the CA bundle: ~70 ms at startup.
-            connector=aiohttp.TCPConnector(
-                limit=self.options.max_connections,
-                ssl=None if self.options.base_url.startswith("https:") else False,
-            ),
-            timeout=aiohttp.ClientTimeout(total=self.options.timeout_s),
-            json_serialize=json.dumps,
+        url = urlsplit(self.options.base_url)
+        # The transport holds the origin; paths are ours, so /version beside /v1 is reachable.
+        self._path = url.path.rstrip("/")
+        self._http = open_transport(
+            f"{url.scheme}://{url.netloc}",
+            self._headers,
+            self.options.max_connections,
+            self.options.timeout_s,
         )
-        await self._probe()
+        try:
+            await self._probe()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _get_json(self, path: str, timeout_s: float) -> tuple[Response, Any]:
+        resp = await self._http.request("GET", path, timeout_s=timeout_s)
+        try:
+            return resp, json.loads(resp.body) if resp.status == 200 else None
+        except ValueError:  # not JSON: these listings are optional, as a 404 is
+            return resp, None
 
     async def _probe(self) -> None:
         """Fail fast on an unreachable endpoint or a rejected key; record what the server says."""
-        import aiohttp
-
-        url = f"{self.options.base_url}/models"
         try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=30)) as resp:
-                if resp.status in (401, 403):
-                    env = self.options.api_key_env
-                    raise ConfigError(
-                        f"{self.options.base_url} rejected the API key (HTTP {resp.status}); "
-                        + (f"check {env}" if env else "name its variable with api_key_env=VAR")
-                    )
-                self._server["server_header"] = resp.headers.get("Server")
-                if resp.status == 200:
-                    try:
-                        body = await resp.json(content_type=None)
-                    except ValueError:  # not JSON: the listing is optional, as a 404 is
-                        body = None
-                    for entry in body.get("data", []) if isinstance(body, dict) else []:
-                        if isinstance(entry, dict) and entry.get("id") == self.model:
-                            keep = ("owned_by", "max_model_len", "root", "created")
-                            self._server["model_info"] = {k: entry[k] for k in keep if k in entry}
-            await self._engine_version()
-            if self._native_n is None:
-                await self._probe_n()
-        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-            await self.aclose()
+            resp, body = await self._get_json(f"{self._path}/models", 30)
+        except (Http1Error, TimeoutError) as exc:
             raise ConfigError(
                 f"cannot reach {self.options.base_url} ({type(exc).__name__}); "
                 "is the server running and the URL right?"
             ) from None
+        if resp.status in (401, 403):
+            env = self.options.api_key_env
+            raise ConfigError(
+                f"{self.options.base_url} rejected the API key (HTTP {resp.status}); "
+                + (f"check {env}" if env else "name its variable with api_key_env=VAR")
+            )
+        self._server["server_header"] = resp.headers.get("server")
+        for entry in body.get("data", []) if isinstance(body, dict) else []:
+            if isinstance(entry, dict) and entry.get("id") == self.model:
+                keep = ("owned_by", "max_model_len", "root", "created")
+                self._server["model_info"] = {k: entry[k] for k in keep if k in entry}
+        await self._engine_version()
+        if self._native_n is None:
+            await self._probe_n()
 
     async def _probe_n(self) -> None:
         """Ask once for two one-token choices: servers that ignore n return one.
 
-        Knowing before the run starts keeps every request inside --concurrency; a server that
-        rejects the probe is treated as not supporting n (one request per attempt is always safe).
+        Knowing before the run starts keeps every request inside --concurrency and makes the
+        grouping of attempts (hence the samples) independent of timing; a server that rejects
+        the probe is treated as not supporting n (one request per attempt is always safe).
         """
         probe = {
-            "model": self.model, "messages": [{"role": "user", "content": "Say OK."}],
-            "max_tokens": 1, "n": 2, "temperature": 1.0, "seed": 0,
+            "model": self.model,
+            "messages": [{"role": "user", "content": "Say OK."}],
+            "max_tokens": 1,
+            "n": 2,
+            "temperature": 1.0,
+            "seed": 0,
         }
         try:
-            async with self._session.post(
-                f"{self.options.base_url}/chat/completions", json=probe
-            ) as resp:
-                body = await resp.json(content_type=None) if resp.status == 200 else {}
-        except (*_aiohttp_errors(), TimeoutError, json.JSONDecodeError):
+            resp = await self._http.request(
+                "POST", f"{self._path}/chat/completions", json.dumps(probe).encode(), timeout_s=120
+            )
+            body = json.loads(resp.body) if resp.status == 200 else {}
+        except (Http1Error, TimeoutError, ValueError):
             body = {}
         choices = body.get("choices") if isinstance(body, dict) else None
         self._native_n = isinstance(choices, list) and len(choices) >= 2
@@ -218,39 +225,35 @@ class OpenAIBackend:
 
     async def _engine_version(self) -> None:
         """vLLM and SGLang answer /version beside /v1; other servers simply 404."""
-        import aiohttp
-
-        root = self.options.base_url.removesuffix("/v1")
+        if not self._path.endswith("/v1"):
+            return  # no /v1 suffix: nothing beside it to ask
         try:
-            async with self._session.get(
-                f"{root}/version", timeout=aiohttp.ClientTimeout(total=5)
-            ) as resp:
-                if resp.status == 200 and "json" in resp.content_type:
-                    body = await resp.json()
-                    if isinstance(body, dict) and "version" in body:
-                        self._server["engine_version"] = str(body["version"])
-        except (TimeoutError, aiohttp.ClientError, ValueError):
-            pass
+            _, body = await self._get_json(f"{self._path.removesuffix('/v1')}/version", 5)
+        except (Http1Error, TimeoutError):
+            return
+        if isinstance(body, dict) and "version" in body:
+            self._server["engine_version"] = str(body["version"])
 
     async def _call(self, request: GenerationRequest, n: int, seed: int) -> list[Completion]:
-        import aiohttp
-
         payload = to_payload(self.model, request, n, seed)
         sent = {k: v for k, v in payload.items() if k != "messages"}
         started = time.perf_counter()
         try:
-            async with self._session.post(
-                f"{self.options.base_url}/chat/completions", json=payload
-            ) as resp:
-                if resp.status != 200:
-                    text = (await resp.text())[:300].replace("\n", " ")
-                    message = f"HTTP {resp.status} from {self.options.base_url}: {text}"
-                    if resp.status in _TRANSIENT_STATUS:
-                        raise TransientBackendError(message, _retry_after(resp.headers))
-                    raise FatalBackendError(message)
-                body = await resp.json(content_type=None)
-        except (TimeoutError, aiohttp.ClientError, json.JSONDecodeError) as exc:
+            resp = await self._http.request(
+                "POST", f"{self._path}/chat/completions", json.dumps(payload).encode()
+            )
+        except (Http1Error, TimeoutError) as exc:
             raise TransientBackendError(f"{type(exc).__name__}: {exc}"[:300]) from None
+        if resp.status != 200:
+            text = resp.body[:300].decode("utf-8", "replace").replace("\n", " ")
+            message = f"HTTP {resp.status} from {self.options.base_url}: {text}"
+            if resp.status in _TRANSIENT_STATUS:
+                raise TransientBackendError(message, _retry_after(resp.headers))
+            raise FatalBackendError(message)
+        try:
+            body = json.loads(resp.body)
+        except ValueError as exc:
+            raise TransientBackendError(f"reply is not JSON ({exc})"[:300]) from None
         return from_response(body, request, sent, time.perf_counter() - started)
 
     async def generate(self, request: GenerationRequest) -> list[Completion]:
@@ -277,19 +280,13 @@ class OpenAIBackend:
         }
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-
-def _aiohttp_errors() -> tuple[type[BaseException], ...]:
-    import aiohttp
-
-    return (aiohttp.ClientError,)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
+    value = headers.get("retry-after")
     try:
         return float(value) if value else None
     except ValueError:
