@@ -15,6 +15,7 @@ Docker image, tagged with a hash of its inputs, so a changed runner gives a new 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -313,7 +314,19 @@ def ensure_image(client, method: Method = "host", force: bool = False) -> tuple[
     client.api.import_image_from_data(
         image_tar(root), repository=repository, tag=version, changes=changes
     )
+    _prune(client, method, keep=tag)
     return tag, client.images.get(tag).id, time.monotonic() - start
+
+
+def _prune(client, method: Method, keep: str) -> None:
+    """Drop this method's images from older runners; ones still in use are left alone."""
+    for image in client.images.list(name=REPOSITORY):
+        stale = [t for t in image.tags if t.startswith(f"{REPOSITORY}:{method}-") and t != keep]
+        if stale and keep not in image.tags:
+            for old in stale:
+                # An image a container still runs (another evalr process) refuses: keep it.
+                with contextlib.suppress(Exception):
+                    client.images.remove(old, force=False)
 
 
 if __name__ == "__main__":  # python -m evalr.sandboxes.image [method]: build the root only
