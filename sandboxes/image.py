@@ -201,9 +201,11 @@ def _build_host(root: Path) -> None:
         _copy(path.resolve(), root)
 
 
-def mirror() -> tuple[str, str]:
+def mirror(sources: list[Path] | None = None) -> tuple[str, str]:
     """(URI, suite) of the first Debian source the host's apt is configured with."""
-    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    if sources is None:
+        listed = sorted(Path("/etc/apt/sources.list.d").glob("*"))
+        sources = [Path("/etc/apt/sources.list"), *listed]
     for path in sources:
         if not path.is_file():
             continue
