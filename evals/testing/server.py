@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 from evalr.testing.mirror import mirror_answer_key
-from evalr.testing.oracle import AnswerKey, Oracle, unit_hash
+from evalr.testing.oracle import AnswerKey, Oracle, Reply, unit_hash
 from evalr.testing.requestlog import RequestKey, RequestLog
 
 HOST = "127.0.0.1"
@@ -45,6 +45,9 @@ class ServerConfig:
     honors_seed: bool = True
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
+    # Added per generated token (longest choice), so a 1-token probe returns fast as on a real
+    # engine while a full reply takes its time.
+    token_latency_ms: float = 0.0
     fail_rate: float = 0.0
     fail_modes: tuple[FailMode, ...] = ("429", "500", "drop")
     fail_seed: int = 0
@@ -274,20 +277,27 @@ class ChatCompletionsServer:
         cfg, log = self.config, self._log
         log.enter()
         try:
+            oracle = cfg.oracle
+            replies = [
+                oracle.reply(call.prompt, call.nonce, i, call.max_tokens, call.prefix)
+                for i in range(0 if fault else call.n)
+            ]
             jitter = cfg.jitter_ms * unit_hash("jitter", cfg.fail_seed, *call.key, call.arrival)
-            if cfg.latency_ms + jitter > 0:
-                await asyncio.sleep((cfg.latency_ms + jitter) / 1000)
+            # Choices decode side by side, so the longest one sets the generation time.
+            longest = max((r.completion_tokens for r in replies), default=0)
+            delay = cfg.latency_ms + jitter + cfg.token_latency_ms * longest
+            if delay > 0:
+                await asyncio.sleep(delay / 1000)
             if fault is not None:
                 return await self._inject(request, fault)
-            return self._answer(call)
+            return self._answer(call, replies)
         finally:
             log.leave()
 
-    def _answer(self, call: _Call) -> web.Response:
+    def _answer(self, call: _Call, replies: list[Reply]) -> web.Response:
         cfg, log = self.config, self._log
         choices, completion_tokens, reasoning_tokens = [], 0, 0
-        for index in range(call.n):
-            reply = cfg.oracle.reply(call.prompt, call.nonce, index, call.max_tokens, call.prefix)
+        for index, reply in enumerate(replies):
             message: dict[str, Any] = {"role": "assistant", "content": reply.content}
             if reply.reasoning is not None:
                 message["reasoning_content"] = reply.reasoning
@@ -399,6 +409,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ignore-seed", action="store_true", help="vary replies per call, not per seed")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--jitter-ms", type=float, default=0.0)
+    p.add_argument(
+        "--token-latency-ms", type=float, default=0.0, help="extra latency per generated token"
+    )
     p.add_argument("--fail-rate", type=float, default=0.0)
     p.add_argument(
         "--fail-modes", default="429,500,drop", help=f"comma list of {','.join(FAIL_MODES)}"
@@ -445,6 +458,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         honors_seed=not args.ignore_seed,
         latency_ms=args.latency_ms,
         jitter_ms=args.jitter_ms,
+        token_latency_ms=args.token_latency_ms,
         fail_rate=args.fail_rate,
         fail_modes=args.fail_modes,
         fail_seed=args.fail_seed,

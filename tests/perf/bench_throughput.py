@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import bench_env, measure, median, run_command, server_process, server_stats
 
 PROBLEMS, SAMPLES, CONCURRENCY = 30, 64, 64
+# The server's default reply: 40 thinking tokens + "The final answer is \\boxed{N}." (5 tokens).
+REPLY_TOKENS = 45
 
 
 def main() -> None:
@@ -30,15 +32,27 @@ def main() -> None:
     parser.add_argument(
         "--spec-options", default="", help="extra model spec options, e.g. native_n=false"
     )
+    parser.add_argument(
+        "--per-token",
+        action="store_true",
+        help="spread the latency over the reply's tokens (a full reply still takes the given "
+        "latency, a 1-token probe almost none), as on a real engine",
+    )
     args = parser.parse_args()
     completions = PROBLEMS * SAMPLES
     print(
         f"workload: {PROBLEMS} problems x {SAMPLES} samples = {completions} completions, "
         f"concurrency {CONCURRENCY}, {'native n' if args.native_n else 'one request per sample'}"
+        f"{', latency per token' if args.per_token else ''}"
     )
     for latency in (float(x) for x in args.latency_ms.split(",")):
         ideal = math.ceil(completions / CONCURRENCY) * latency / 1000
-        flags = ["--latency-ms", str(latency), *([] if args.native_n else ["--no-n"])]
+        timing = (
+            ["--token-latency-ms", str(latency / REPLY_TOKENS)]
+            if args.per_token
+            else ["--latency-ms", str(latency)]
+        )
+        flags = [*timing, *([] if args.native_n else ["--no-n"])]
         walls, rss = [], []
         with server_process(*flags) as base_url:
             for _ in range(args.repeat):

@@ -301,6 +301,17 @@ def test_latency_overlaps_across_concurrent_requests():
     assert stats["max_in_flight"] == 16
 
 
+def test_token_latency_scales_with_the_reply_length(serve):
+    srv = serve(token_latency_ms=5, oracle=Oracle(reasoning_words=60))
+    started = time.perf_counter()
+    post(srv.base_url, body(seed=1, max_tokens=1))  # a one-token probe
+    probe = time.perf_counter() - started
+    started = time.perf_counter()
+    post(srv.base_url, body(seed=1))  # 60 thinking + 5 answer tokens
+    full = time.perf_counter() - started
+    assert full >= 65 * 0.005 and probe < full / 3
+
+
 def test_max_concurrency_one_serves_requests_one_at_a_time():
     async def scenario() -> tuple[float, dict[str, Any]]:
         base_url, stop = await start_server(ServerConfig(latency_ms=30, max_concurrency=1))
