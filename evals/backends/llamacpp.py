@@ -107,6 +107,7 @@ class LlamaCppBackend:
         self._formatter: Any = None
         self._facts: dict[str, Any] = {}
         self._n_ctx = 0
+        self._primed = ""  # the prompt whose head is in the KV cache
         # One worker thread: llama.cpp contexts are not thread-safe, and a single thread also
         # queues attempts in arrival order.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
@@ -196,11 +197,8 @@ class LlamaCppBackend:
         stop_when_cancelled = llama_cpp.StoppingCriteriaList(
             [lambda _tokens, _logits: cancel.is_set() or self._closing.is_set()]
         )
-        # Evaluate the prompt afresh: reusing the cached prefix changes the batch shape of the
-        # last prompt token's evaluation, hence its logits, and the same seed would then give a
-        # different sample depending on which attempt ran before (breaking resume parity).
-        self._llm.reset()
         started = time.perf_counter()
+        self._prime(prompt)
         out = self._llm.create_completion(
             prompt.tokens, stopping_criteria=stop_when_cancelled, **params
         )
@@ -229,6 +227,22 @@ class LlamaCppBackend:
             },
             model=self.options.model_path.name,
         )
+
+    def _prime(self, prompt: Prompt) -> None:
+        """Leave exactly the prompt minus its last token in the KV cache, evaluated one way.
+
+        llama-cpp-python reuses the longest cached prefix and evaluates the rest; how much is
+        reused changes the batch shape, hence the logits, so the same seed would give a
+        different sample depending on what ran before (breaking resume parity). Here the
+        prompt's head is always one batch from an empty cache, computed once per prompt, and
+        every attempt re-evaluates only the last token, the same way each time.
+        """
+        if self._primed == prompt.sha256 and self._llm.n_tokens >= len(prompt.tokens) - 1:
+            return
+        self._llm.reset()
+        if len(prompt.tokens) > 1:
+            self._llm.eval(prompt.tokens[:-1])
+            self._primed = prompt.sha256
 
     def _count(self, text: str | None) -> int:
         """Exact token count with the model's own tokenizer."""

@@ -38,10 +38,29 @@ def generate(b: LlamaCppBackend, req: GenerationRequest):
     return asyncio.run(b.generate(req))
 
 
-def test_the_same_seed_gives_the_same_text_whatever_ran_before(backend: LlamaCppBackend) -> None:
-    first, other, again = generate(backend, request(11, 12, 11))
-    assert first.text == again.text and first.reasoning == again.reasoning
-    assert first.request["seed"] == 11 and other.request["seed"] == 12
+def test_the_same_seed_gives_the_same_text_whatever_ran_before(
+    backend: LlamaCppBackend, tmp_path: Path
+) -> None:
+    other = GenerationRequest(
+        (Message("user", "Name a prime number."),), Sampling(max_tokens=24, temperature=1.0), (11,)
+    )
+    first, sibling, again = generate(backend, request(11, 12, 11, temperature=1.0))
+    generate(backend, other)  # a different prompt in the cache in between
+    (after_other,) = generate(backend, request(11, temperature=1.0))
+    assert first.text == again.text == after_other.text
+    assert first.request["seed"] == 11 and sibling.request["seed"] == 12
+    # A fresh engine (a resumed run) produces the same attempt too.
+    fresh = LlamaCppBackend(parse(SPEC))
+
+    async def once() -> list:
+        await fresh.start(tmp_path)
+        try:
+            return await fresh.generate(request(11, temperature=1.0))
+        finally:
+            await fresh.aclose()
+
+    (resumed,) = asyncio.run(once())
+    assert resumed.text == first.text
 
 
 def test_distinct_seeds_give_distinct_samples(backend: LlamaCppBackend) -> None:

@@ -66,7 +66,7 @@ def bare_in_process(work: list[GenerationRequest]) -> tuple[float, int]:
     for req in work:
         text = fmt(messages=[{"role": m.role, "content": m.content} for m in req.messages]).prompt
         ids = llm.tokenize(text.encode(), add_bos=False, special=True)
-        llm.reset()
+        # The library's own prefix reuse, as a plain user of llama-cpp-python gets it.
         out = llm.create_completion(
             ids,
             max_tokens=req.sampling.max_tokens,
