@@ -1,5 +1,5 @@
 """Start-up cost: ``evalr --help`` (target under 0.5 s), ``evalr tasks`` and bare Python, plus the
-modules that cost the most to import on the ``evalr run`` path.
+modules that cost the most to import on the ``evalr run`` path (plain-http endpoints: no aiohttp).
 
     .venv/bin/python tests/perf/bench_startup.py [--repeat 10]
 """
@@ -16,9 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import bench_env, evalr_argv, median
 
-RUN_PATH_MODULES = (
-    "import evalr.cli, evalr.runner, evalr.backends.openai, evalr.tasks.aime, aiohttp"
-)
+RUN_PATH_MODULES = "import evalr.cli, evalr.runner, evalr.backends.openai, evalr.tasks.aime"
 
 
 def timed(argv: list[str], repeat: int) -> list[float]:
