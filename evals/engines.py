@@ -54,6 +54,9 @@ class Engine:
     defaults: Mapping[str, str] = field(default_factory=dict)
     # Whether a final partial assistant message is continued (vLLM/SGLang continue_final_message).
     continues_assistant: bool = True
+    # Request fields that switch off the engine's own sampling extras, so only the protocol's
+    # temperature and top-p shape the samples.
+    neutral_sampling: Mapping[str, Any] = field(default_factory=dict)
     notes: str = ""
 
 
@@ -114,6 +117,8 @@ ENGINES: dict[str, Engine] = {
         # served one at a time, `seed` is honoured.
         capabilities=Capabilities(native_n=False, seeds=True, max_concurrency=1),
         ready_timeout_s=300,
+        # llama_cpp.server applies top_k 40 and min_p 0.05 unless told otherwise.
+        neutral_sampling={"top_k": 0, "min_p": 0.0},
         # The server's own default context is 2048, which would silently cut long reasoning;
         # 0 means the model's trained context. Threads: half the cores, see llamacpp backend.
         defaults={

@@ -171,8 +171,10 @@ class _Execution:
 
     async def run(self, units: Iterator[Unit], total: int) -> None:
         self.progress = Progress(total, self.config.quiet)
-        limit = self.backend.capabilities.max_concurrency
-        workers = min(self.config.concurrency, limit) if limit else self.config.concurrency
+        caps = self.backend.capabilities
+        workers = max(total, 1) if caps.batching else self.config.concurrency
+        if caps.max_concurrency:
+            workers = min(workers, caps.max_concurrency)
         try:
             await asyncio.gather(*(self._worker(units) for _ in range(max(1, workers))))
         finally:

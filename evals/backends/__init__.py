@@ -19,6 +19,9 @@ class Capabilities:
     max_concurrency: int | None = None
     # Sampling parameters the endpoint is known to ignore (recorded in the manifest).
     ignores: tuple[str, ...] = ()
+    # The engine batches whatever is in flight (in-process vLLM): the runner then puts the
+    # whole task in flight instead of --concurrency requests.
+    batching: bool = False
 
 
 @runtime_checkable

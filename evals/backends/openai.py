@@ -130,8 +130,10 @@ def from_response(
 
 
 class OpenAIBackend:
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, extra_body: Mapping[str, Any] | None = None) -> None:
         self.model = spec.target
+        # Fixed request fields from the code that builds this backend (never from user text).
+        self._extra = dict(extra_body or {})
         self.options = OpenAIOptions.from_spec(spec)
         self._native_n = self.options.native_n
         self._ignores = spec.ignores
@@ -235,7 +237,7 @@ class OpenAIBackend:
             self._server["engine_version"] = str(body["version"])
 
     async def _call(self, request: GenerationRequest, n: int, seed: int) -> list[Completion]:
-        payload = to_payload(self.model, request, n, seed)
+        payload = {**self._extra, **to_payload(self.model, request, n, seed)}
         sent = {k: v for k, v in payload.items() if k != "messages"}
         started = time.perf_counter()
         try:

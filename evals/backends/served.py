@@ -77,7 +77,7 @@ class ServedBackend:
             ),
             ignores=self.spec.ignores,
         )
-        self._client = OpenAIBackend(client_spec)
+        self._client = OpenAIBackend(client_spec, extra_body=self.engine.neutral_sampling)
         try:
             await self._client.start(run_dir)
         except BaseException:

@@ -149,7 +149,7 @@ class VLLMBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(native_n=True, seeds=True)
+        return Capabilities(native_n=True, seeds=True, batching=True)
 
     async def start(self, run_dir: Path) -> None:
         await self._queue.call(self._load)

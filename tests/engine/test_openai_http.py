@@ -396,3 +396,24 @@ def test_run_through_http_with_faults(tmp_path: Path, monkeypatch: pytest.Monkey
     manifest = json.loads((tmp_path / "run/manifest.json").read_text())
     assert manifest["model"]["api_key_env"] == KEY_ENV
     assert manifest["model"]["native_n"] is False
+
+
+def test_extra_body_fields_are_sent_but_never_override_the_protocol(tmp_path: Path) -> None:
+    """A served llama.cpp gets top_k/min_p switched off; temperature stays the protocol's."""
+
+    async def go() -> None:
+        async with Server() as server:
+            backend = OpenAIBackend(
+                parse(server.spec_text(native_n="false")),
+                extra_body={"top_k": 0, "min_p": 0.0, "temperature": 9},
+            )
+            await backend.start(tmp_path)
+            try:
+                await backend.generate(request(1))
+            finally:
+                await backend.aclose()
+            (sent,) = server.generation
+            assert sent["top_k"] == 0 and sent["min_p"] == 0.0
+            assert sent["temperature"] != 9
+
+    arun(go())
