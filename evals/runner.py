@@ -288,11 +288,15 @@ def _manifest(
     }
 
 
-async def _grade_ungraded(planned: list[Planned], store: RunStore) -> None:
-    """Completions stored while grading failed are graded now, without asking the model again."""
+async def _grade_ungraded(
+    planned: list[Planned], store: RunStore, light: Mapping[tuple[str, str, int], SampleRecord]
+) -> None:
+    """Completions stored while grading failed are graded now, without asking the model again.
+
+    ``light`` is the journal without texts; only if it shows ungraded records is it read whole.
+    """
     by_task = {p.task.name: p for p in planned}
-    light = store.latest(light=True).values()
-    if not any(r.status == "ok" and r.grade is None for r in light):
+    if not any(r.status == "ok" and r.grade is None for r in light.values()):
         return  # the common case: no need to hold every completion's text in memory
     for record in list(store.latest().values()):
         p = by_task.get(record.task)
@@ -350,8 +354,9 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
                 else {}
             ),
         )
-        await _grade_ungraded(planned, store)
-        done = {key for key, r in store.latest(light=True).items() if r.status == "ok"}
+        stored = store.latest(light=True)
+        await _grade_ungraded(planned, store, stored)
+        done = {key for key, r in stored.items() if r.status == "ok"}
         total = sum(len(u.keep) for u in _units(planned, done, lambda: False))
         execution = _Execution(engine, store, config, sampling)
         await execution.run(_units(planned, done, lambda: engine.capabilities.native_n), total)
