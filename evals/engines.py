@@ -117,8 +117,8 @@ ENGINES: dict[str, Engine] = {
         # served one at a time, `seed` is honoured.
         capabilities=Capabilities(native_n=False, seeds=True, max_concurrency=1),
         ready_timeout_s=300,
-        # llama_cpp.server applies top_k 40 and min_p 0.05 unless told otherwise.
-        neutral_sampling={"top_k": 0, "min_p": 0.0},
+        # llama_cpp.server applies top_k 40, min_p 0.05 and repeat_penalty 1.1 by default.
+        neutral_sampling={"top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0},
         # The server's own default context is 2048, which would silently cut long reasoning;
         # 0 means the model's trained context. Threads: half the cores, see llamacpp backend.
         defaults={
