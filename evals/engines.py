@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +46,8 @@ class Engine:
     name: str
     distribution: str  # whose version goes in the manifest
     install: str
-    # argv after the interpreter: module, then model/host/port flags in the engine's spelling.
-    launch: Callable[[str, str, int], list[str]]
+    module: str  # run as `python -m MODULE`
+    model_flag: str  # how the server is told which model to load
     dashes: bool  # vLLM/SGLang spell flags --tensor-parallel-size; llama.cpp's --n_ctx
     capabilities: Capabilities
     ready_timeout_s: float
@@ -59,22 +59,18 @@ class Engine:
     neutral_sampling: Mapping[str, Any] = field(default_factory=dict)
     notes: str = ""
 
+    def launch(self, model: str, host: str, port: int) -> list[str]:
+        """argv after the interpreter."""
+        return ["-m", self.module, self.model_flag, model, "--host", host, "--port", str(port)]
+
 
 ENGINES: dict[str, Engine] = {
     "vllm": Engine(
         name="vllm",
         distribution="vllm",
         install="pip install vllm",
-        launch=lambda model, host, port: [
-            "-m",
-            "vllm.entrypoints.openai.api_server",
-            "--model",
-            model,
-            "--host",
-            host,
-            "--port",
-            str(port),
-        ],
+        module="vllm.entrypoints.openai.api_server",
+        model_flag="--model",
         dashes=True,
         capabilities=Capabilities(native_n=True, seeds=True),
         # Full DeepSeek-R1 takes many minutes to load and compile.
@@ -84,16 +80,8 @@ ENGINES: dict[str, Engine] = {
         name="sglang",
         distribution="sglang",
         install="pip install 'sglang[all]'",
-        launch=lambda model, host, port: [
-            "-m",
-            "sglang.launch_server",
-            "--model-path",
-            model,
-            "--host",
-            host,
-            "--port",
-            str(port),
-        ],
+        module="sglang.launch_server",
+        model_flag="--model-path",
         dashes=True,
         capabilities=Capabilities(native_n=True, seeds=True),
         ready_timeout_s=3600,
@@ -102,16 +90,8 @@ ENGINES: dict[str, Engine] = {
         name="llamacpp",
         distribution="llama-cpp-python",
         install="pip install 'evalr[server]'",
-        launch=lambda model, host, port: [
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            model,
-            "--host",
-            host,
-            "--port",
-            str(port),
-        ],
+        module="llama_cpp.server",
+        model_flag="--model",
         dashes=False,
         # Measured: `n` is accepted and silently ignored (one choice comes back), requests are
         # served one at a time, `seed` is honoured.
