@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 
 def _tasks_arg(text: str) -> tuple[str, ...]:
@@ -25,6 +25,15 @@ def _rate(text: str) -> float:
     return value
 
 
+def _date(text: str) -> str:
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-08-01") from None
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -32,12 +41,21 @@ def _positive(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that points at --help, not the usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="evalr",
         description="Reproducible evaluation of reasoning LLMs (DeepSeek-R1 protocol).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     run = sub.add_parser("run", help="evaluate a model on tasks (resumes an existing run dir)")
     run.add_argument(
@@ -71,8 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     lcb = run.add_argument_group("livecodebench")
     lcb.add_argument("--lcb-release", help="release_v1 ... release_v6 (default release_v5)")
     lcb.add_argument("--lcb-window", help="r1 (2024-08-01..2025-01-31, default) or none")
-    lcb.add_argument("--lcb-start", metavar="YYYY-MM-DD", help="first contest date (inclusive)")
-    lcb.add_argument("--lcb-end", metavar="YYYY-MM-DD", help="last contest date (inclusive)")
+    lcb.add_argument("--lcb-start", type=_date, metavar="YYYY-MM-DD",
+                     help="first contest date (inclusive)")
+    lcb.add_argument("--lcb-end", type=_date, metavar="YYYY-MM-DD",
+                     help="last contest date (inclusive)")
     lcb.add_argument("--lcb-prompt", choices=("r1", "generic"), help="prompt format")
     run.add_argument("--sandbox", choices=("docker", "local"),
                      help="where model code runs (default docker when an engine answers; "

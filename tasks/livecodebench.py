@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import io
 import json
@@ -255,8 +256,11 @@ def _bounds(
     lo, hi = WINDOWS[window] if window else (None, None)
     lo, hi = start or lo, end or hi
     for bound in (lo, hi):
-        if bound is not None and (len(bound) != 10 or bound[4] != "-" or bound[7] != "-"):
-            raise ConfigError(f"LiveCodeBench date {bound!r} is not YYYY-MM-DD")
+        try:
+            if bound is not None and datetime.date.fromisoformat(bound).isoformat() != bound:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"LiveCodeBench date {bound!r} is not YYYY-MM-DD") from None
     return lo, hi
 
 
