@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from evalr.data import HubRef
@@ -89,25 +89,27 @@ def _loader(task: str, hub: HubRef, mirror: str, adapt: Any) -> Any:
     return load_task
 
 
-def aime24() -> Task:
+def _aime(
+    name: str,
+    year: int,
+    hub: HubRef,
+    mirror: str,
+    to_sample: Callable[[int, Mapping[str, Any]], Sample],
+) -> Task:
     return Task(
-        name="aime24",
+        name=name,
         version="1",
-        description="AIME 2024 I+II (30 integer-answer problems)",
-        load=_loader("aime24", AIME24_HUB, AIME24_MIRROR, _aime24_sample),
+        description=f"AIME {year} I+II (30 integer-answer problems)",
+        load=_loader(name, hub, mirror, to_sample),
         prompt=math_prompt,
         grader=IntegerGrader(),
         default_samples=64,
     )
+
+
+def aime24() -> Task:
+    return _aime("aime24", 2024, AIME24_HUB, AIME24_MIRROR, _aime24_sample)
 
 
 def aime25() -> Task:
-    return Task(
-        name="aime25",
-        version="1",
-        description="AIME 2025 I+II (30 integer-answer problems)",
-        load=_loader("aime25", AIME25_HUB, AIME25_MIRROR, _aime25_sample),
-        prompt=math_prompt,
-        grader=IntegerGrader(),
-        default_samples=64,
-    )
+    return _aime("aime25", 2025, AIME25_HUB, AIME25_MIRROR, _aime25_sample)
