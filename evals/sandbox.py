@@ -29,7 +29,9 @@ Status = Literal[
 ]
 # "script": run as __main__ with the input on stdin. "lcb_stdin" / "lcb_call": LiveCodeBench's
 # own harness (wrapped function with patched stdin; or a Solution method called with JSON args).
-Harness = Literal["script", "lcb_stdin", "lcb_call"]
+# "checker": a checker program; each input is JSON {input, expected, output}, written to
+# input.txt, correct_output.txt, solution_output.txt and passed as argv[1:4].
+Harness = Literal["script", "lcb_stdin", "lcb_call", "checker"]
 
 log = logging.getLogger("evalr.sandbox")
 
@@ -62,7 +64,8 @@ class TestRun:
 
 @dataclass(frozen=True)
 class Program:
-    language: Literal["python"]
+    # "cpp": compiled once per submission with g++ inside the sandbox; harness must be "script".
+    language: Literal["python", "cpp"]
     source: str
     harness: Harness = "script"
     fn_name: str | None = None  # lcb_call: the Solution method to call
