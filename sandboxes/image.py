@@ -2,8 +2,10 @@
 
 Methods:
 - ``host`` (default): the host's system Python (``/usr/bin/python3``, Debian's), its standard
-  library, numpy if the system Python has it, and every shared library those link (found with
-  ``ldd``), copied into a directory. Seconds, no network.
+  library, numpy if the system Python has it, the system C++ compiler (the Debian packages of
+  ``/usr/bin/g++`` and their dependencies, as ``dpkg`` lists them, without documentation, the C
+  and LTO compilers and the sanitizer runtimes), and every shared library those link (found
+  with ``ldd``), copied into a directory. Seconds, no network.
 - ``debootstrap``: a minimal Debian from the mirror the host's apt is configured with, plus
   python3, python3-numpy and g++. Minutes, needs that mirror.
 - ``dockerfile``: ``docker build`` of the Dockerfile beside this module, for engines that reach
@@ -38,6 +40,18 @@ Method = Literal["host", "debootstrap", "dockerfile"]
 REPOSITORY = "evalr-sandbox"
 UID_NOBODY = 65534
 _DROP = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data"}
+GXX = "/usr/bin/g++"
+# Packages of the compiler's dependency closure that a C++ submission never needs.
+_SKIP_PACKAGES = re.compile(
+    r"^(lib(asan|tsan|lsan|ubsan|hwasan|gprofng|krb5|gssapi|k5crypto|ssl|com-err|keyutils)"
+    r"|rpcsvc-proto|libc-dev-bin|.*-base$)"
+)
+# Files of the kept packages that are not needed: docs, locales, and compilers other than C++.
+_SKIP_FILES = re.compile(
+    r"^/usr/share/(doc|man|info|locale|lintian|bug|bash-completion|gdb)/"
+    r"|/gconv/|/plugin/|/(cc1|lto1|lto-wrapper)$|lto-dump|gprofng|/gp-|ld\.gold|dwp$"
+    r"|/lib(a|t|l|ub|hwa)san[._]|/libgfortran"
+)
 _BUILDING = threading.RLock()  # one build at a time per process; across processes, atomic renames
 _LDD = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
 
@@ -86,6 +100,7 @@ def base_key(method: Method) -> str:
         stat = exe.stat()
         digest.update(f"{exe}:{stat.st_size}:{stat.st_mtime_ns}".encode())
         digest.update(str(_numpy_dir()).encode())
+        digest.update(_compiler_version().encode())
     return digest.hexdigest()[:16]
 
 
@@ -171,6 +186,68 @@ def _libraries(binaries: list[Path]) -> set[Path]:
     return found
 
 
+def _compiler_version() -> str:
+    """What identifies the host's C++ compiler (its resolved path, size and mtime)."""
+    gxx = Path(GXX)
+    if not gxx.exists():
+        return "no g++"
+    real = gxx.resolve()
+    stat = real.stat()
+    return f"{real}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _dpkg(*args: str) -> str:
+    done = subprocess.run(["dpkg-query", *args], capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else ""
+
+
+def compiler_packages() -> list[str]:
+    """The installed Debian packages g++ needs: its package and its Depends, transitively."""
+    if shutil.which("dpkg-query") is None or not Path(GXX).exists():
+        raise SandboxError(
+            f"{GXX} not found (or no dpkg): the host build copies the system C++ compiler; "
+            "apt-get install g++"
+        )
+    owner = subprocess.run(
+        ["dpkg", "-S", str(Path(GXX).resolve())], capture_output=True, text=True
+    ).stdout
+    todo, seen = [owner.split(":")[0].strip()], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or not name or _SKIP_PACKAGES.match(name):
+            continue
+        if "installed" not in _dpkg("-W", "-f=${Status}", name):
+            continue
+        seen.add(name)
+        depends = _dpkg("-W", "-f=${Depends},${Pre-Depends}", name)
+        for alternative in depends.split(","):
+            first = alternative.split("|")[0].strip()
+            todo.append(re.split(r"[ (:]", first)[0])
+    return sorted(seen)
+
+
+def _copy_compiler(root: Path) -> list[Path]:
+    """Copy the C++ toolchain's files; return its executables for the ``ldd`` pass."""
+    executables: list[Path] = []
+    for package in compiler_packages():
+        for line in _dpkg("-L", package).splitlines():
+            path = Path(line.strip())
+            if not line.startswith("/") or _SKIP_FILES.search(line) or path.is_dir():
+                continue
+            if not (path.exists() or path.is_symlink()):
+                continue  # diverted or removed
+            _copy(path, root)
+            if not path.is_symlink() and os.access(path, os.X_OK) and _is_elf(path):
+                executables.append(path)
+    _copy(Path(GXX), root)
+    return executables
+
+
+def _is_elf(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"\x7fELF"
+
+
 def _build_host(root: Path) -> None:
     exe = _system_python()
     version = f"python{exe.name.removeprefix('python')}"
@@ -192,6 +269,7 @@ def _build_host(root: Path) -> None:
     if numpy is not None:
         shutil.copytree(numpy, root / str(numpy).lstrip("/"), symlinks=True, ignore=ignore)
         binaries += sorted(numpy.rglob("*.so"))
+    binaries += _copy_compiler(root)
     for lib in _libraries(binaries):
         _copy(lib, root)
         for sibling in lib.parent.glob(lib.name.split(".so")[0] + ".so*"):

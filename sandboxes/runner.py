@@ -4,8 +4,13 @@ It runs INSIDE the sandbox (baked read-only into the image, or bound read-only b
 sandbox) under a non-root uid, with the standard library only. Protocol on its stdin: a decimal
 byte length, a newline, then that many bytes of JSON request; afterwards the host may send b"s"
 to stop early (it saw a failing test). On stdout: one JSON line per event: ``{"compile": ...}``,
-then one line per test, then ``{"done": true, "clean": ...}``. Expected outputs never come here;
-the host compares.
+then one line per test, then ``{"done": true, "clean": ...}``. Expected outputs of a solution's
+tests never come here; the host compares. (A checker program is a submission of its own: its
+tests carry the input, the expected answer and the solution's output, see ``harness="checker"``.)
+
+Languages: ``python`` runs the source in the forked child (one interpreter, prewarmed);
+``cpp`` is compiled once with g++ (its own limits, which are not the tests' time) and the binary
+is exec'd in each forked child. A failed compile is reported in the ``compile`` event.
 
 Untrusted code runs only in forked children: own session, rlimits (address space, CPU, file
 size, descriptors, processes), a fresh working directory, stdin/stdout/stderr on files and pipes
@@ -41,6 +46,13 @@ LCB_IMPORTS = (
 )
 WORK = "/tmp/evalr"
 EXIT_MEMORY = 3  # the child's code for MemoryError
+EXIT_EXEC = 4  # the child could not exec the compiled program
+CXX = "/usr/bin/g++"
+CXX_FLAGS = ("-std=gnu++17", "-O2", "-pipe", "-DONLINE_JUDGE")
+# The compiler's own limits: generous, and never counted as the program's run time.
+COMPILE_LIMITS = {"cpu_s": 30.0, "wall_s": 45.0, "memory_mb": 2048, "disk_mb": 256,
+                  "processes": 64, "output_bytes": 1 << 16}  # fmt: skip
+CHECKER_FILES = ("input.txt", "correct_output.txt", "solution_output.txt")
 RESULT_FD = 3  # LCB harnesses write their result here
 PR_SET_DUMPABLE = 4
 
@@ -130,13 +142,69 @@ def _prepare(req: dict) -> tuple[object | None, str | None]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
+def _compile_cpp(req: dict) -> tuple[str | None, str | None]:
+    """g++ once per submission, supervised like a test but under COMPILE_LIMITS."""
+    build = f"{WORK}/build"
+    os.makedirs(build, exist_ok=True)
+    source, binary = f"{build}/solution.cpp", f"{build}/solution"
+    with open(source, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        fh.write(req["source"])
+    argv = [CXX, *CXX_FLAGS, "-o", binary, source]
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": build}
+    child = _spawn(lambda out_w, err_w: _exec_child(argv, env, COMPILE_LIMITS, out_w, err_w, build))
+    captured = _capture(child, COMPILE_LIMITS)
+    code, _usage, _wall = _reap(child)
+    if req.get("sweep"):
+        _sweep()  # a compiler process left behind must not survive into the tests
+    with contextlib.suppress(OSError):
+        os.unlink(source)
+    if captured.reason is not None:
+        return None, f"compilation stopped: {captured.reason} ({COMPILE_LIMITS['wall_s']:.0f} s)"
+    if code != 0 or not os.path.isfile(binary):
+        tail = captured.err[-4000:].decode("utf-8", "replace").strip()
+        return None, tail or f"compiler exited with status {code}"
+    return binary, None
+
+
+def _static_mb(binary: str) -> float:
+    """Memory the ELF program asks for before it runs (loadable segments, BSS included)."""
+    import struct
+
+    with open(binary, "rb") as fh:
+        head = fh.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2:  # 64-bit only; anything else: unknown
+            return 0.0
+        phoff, phentsize, phnum = (
+            struct.unpack_from("<Q", head, 32)[0],
+            *struct.unpack_from("<HH", head, 54),
+        )
+        fh.seek(phoff)
+        table = fh.read(phentsize * phnum)
+    total = 0
+    for i in range(phnum):
+        kind = struct.unpack_from("<I", table, i * phentsize)[0]
+        if kind == 1:  # PT_LOAD: p_memsz at offset 40
+            total += struct.unpack_from("<Q", table, i * phentsize + 40)[0]
+    return total / 2**20
+
+
+def _prepare_program(req: dict) -> tuple[object | None, str | None]:
+    """What each test's child runs: a code object (python) or a binary's path (cpp)."""
+    if req.get("language", "python") == "cpp":
+        return _compile_cpp(req)
+    return _prepare(req)
+
+
 # --- the child: untrusted code runs only here ------------------------------------------------
 
 
-def _limit_child(limits: dict) -> None:
+def _limit_child(limits: dict, native: bool = False) -> None:
     mem = int(limits["memory_mb"]) << 20
     cpu = max(1, math.ceil(float(limits["cpu_s"])))
+    # A compiled program may use its whole memory limit as stack (deep recursion), as judges allow.
+    stack = [(resource.RLIMIT_STACK, (mem, mem))] if native else []
     for name, value in (
+        *stack,
         (resource.RLIMIT_AS, (mem, mem)),
         (resource.RLIMIT_CPU, (cpu, cpu + 1)),
         (resource.RLIMIT_FSIZE, ((int(limits["disk_mb"]) << 20),) * 2),
@@ -224,22 +292,22 @@ def _child(code: object, req: dict, data: str, out_w: int, err_w: int, workdir: 
         os.setsid()
         _set_dumpable(1)  # so /dev/stdin and /proc/self work for the solution itself
         _limit_child(req["limits"])
-        script = req["harness"] == "script"
-        fd = os.open(f"{WORK}/input" if script else os.devnull, os.O_RDONLY)
+        harness = req["harness"]
+        lcb = harness in ("lcb_stdin", "lcb_call")
+        fd = os.open(f"{WORK}/input" if harness == "script" else os.devnull, os.O_RDONLY)
         os.dup2(fd, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        if not script:
+        if lcb:
             os.dup2(1, RESULT_FD)
             os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-        os.closerange(RESULT_FD + (0 if script else 1), 65536)
+        os.closerange(RESULT_FD + (1 if lcb else 0), 65536)
         os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         os.chdir(workdir)
         sys.stdin = open(0, closefd=False)  # noqa: SIM115
         sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-        harness = req["harness"]
-        if harness != "script":
+        if lcb:
             if "numpy" in req["source"]:  # LCB's grader imported numpy before its guard
                 with contextlib.suppress(ImportError):
                     import numpy  # noqa: F401
@@ -249,6 +317,8 @@ def _child(code: object, req: dict, data: str, out_w: int, err_w: int, workdir: 
         elif harness == "lcb_call":
             _run_lcb_call(code, data, req["source"], req["fn_name"])
         else:
+            if harness == "checker":  # checker.py input.txt correct_output.txt solution_output.txt
+                sys.argv = ["checker.py", *CHECKER_FILES]
             try:
                 exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
             except SystemExit as exc:
@@ -266,6 +336,26 @@ def _child(code: object, req: dict, data: str, out_w: int, err_w: int, workdir: 
             traceback.print_exc(limit=5)
             sys.stderr.flush()
         os._exit(1)
+
+
+def _exec_child(
+    argv: list[str], env: dict, limits: dict, out_w: int, err_w: int, workdir: str,
+    stdin: str = os.devnull,
+) -> None:  # fmt: skip
+    """A native program (the compiler, or a compiled solution) in place of the forked child."""
+    try:
+        os.setsid()
+        _limit_child(limits, native=True)
+        os.dup2(os.open(stdin, os.O_RDONLY), 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.closerange(3, 65536)
+        os.chdir(workdir)
+        os.execve(argv[0], argv, env)
+    except BaseException as exc:
+        with contextlib.suppress(BaseException):
+            os.write(2, f"cannot run {argv[0]}: {exc}\n".encode())
+        os._exit(EXIT_EXEC)
 
 
 # --- the parent: supervises one test ----------------------------------------------------------
@@ -333,13 +423,30 @@ def _wipe_scratch(keep: str | None) -> bool:
     return clean
 
 
-def _run_one(code: object, req: dict, data: str, index: int) -> dict:
-    limits = req["limits"]
-    workdir = f"{WORK}/t{index}"
-    os.makedirs(workdir, exist_ok=True)
-    if req["harness"] == "script":
-        with open(f"{WORK}/input", "w", encoding="utf-8", errors="surrogateescape") as fh:
-            fh.write(data)
+class _Child:
+    """A forked child under supervision: its pid, the read ends of its stdout and stderr."""
+
+    def __init__(self, pid: int, out_r: int, err_r: int, start: float) -> None:
+        self.pid, self.out_r, self.err_r, self.start = pid, out_r, err_r, start
+        try:
+            self.pidfd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+
+class _Captured:
+    """What a child wrote, and why supervision stopped early (None: it exited by itself)."""
+
+    def __init__(self) -> None:
+        self.out, self.err = bytearray(), bytearray()
+        self.reason: str | None = None
+
+
+ERR_CAP = 8192  # bytes of stderr kept (the tail)
+
+
+def _spawn(body) -> _Child:
+    """Fork; the child runs ``body(out_w, err_w)`` and never returns."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     start = time.monotonic()
@@ -347,84 +454,150 @@ def _run_one(code: object, req: dict, data: str, index: int) -> dict:
     if pid == 0:
         os.close(out_r)
         os.close(err_r)
-        _child(code, req, data, out_w, err_w, workdir)
+        body(out_w, err_w)
+        os._exit(EXIT_EXEC)  # body returned: it should not
     os.close(out_w)
     os.close(err_w)
-    cap, err_cap = int(limits["output_bytes"]), 8192
-    out, err = bytearray(), bytearray()
-    reason = None
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = None
-    fds = {out_r: out, err_r: err}
-    for fd in fds:
+    return _Child(pid, out_r, err_r, start)
+
+
+def _capture(child: _Child, limits: dict) -> _Captured:
+    """Read the child's output until it exits, overruns its wall time or its output cap."""
+    got = _Captured()
+    cap = int(limits["output_bytes"])
+    buffers = {child.out_r: got.out, child.err_r: got.err}
+    for fd in buffers:
         os.set_blocking(fd, False)
-    deadline = start + float(limits["wall_s"])
+    deadline = child.start + float(limits["wall_s"])
     exited = False
-    while not exited:
+    while not exited and got.reason is None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            reason = "time_limit"
+            got.reason = "time_limit"
             break
-        watch = list(fds) + ([pidfd] if pidfd is not None else [])
-        ready, _, _ = select.select(watch, [], [], min(remaining, 0.05 if pidfd is None else 1))
+        watch = [*buffers, *([child.pidfd] if child.pidfd is not None else [])]
+        poll = min(remaining, 0.05 if child.pidfd is None else 1)
+        ready, _, _ = select.select(watch, [], [], poll)
         for fd in ready:
-            if fd == pidfd:
+            if fd == child.pidfd:
                 exited = True
-                continue
-            chunk = _read_some(fd)
-            if chunk is None:
-                continue
-            if not chunk:
-                fds.pop(fd)
-                continue
-            buf = fds[fd]
-            buf += chunk
-            if fd == err_r and len(err) > err_cap:
-                del err[: len(err) - err_cap]
-            if len(out) > cap:
-                reason = "output_limit"
-        if reason:
-            break
-        if pidfd is None and os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+            elif (chunk := _read_some(fd)) is not None:
+                _append(buffers, fd, chunk, got, cap)
+        if child.pidfd is None and os.waitid(
+            os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT
+        ):
             exited = True
-    if reason is None:  # drain what the child wrote before it exited
-        for fd, buf in list(fds.items()):
-            while (chunk := _read_some(fd)) and len(out) <= cap:
-                buf += chunk
-        if len(out) > cap:
-            reason = "output_limit"
+    if got.reason is None:  # drain what the child wrote before it exited
+        for fd in list(buffers):
+            while fd in buffers and (chunk := _read_some(fd)) and len(got.out) <= cap:
+                _append(buffers, fd, chunk, got, cap)
+        if len(got.out) > cap:
+            got.reason = "output_limit"
+    return got
+
+
+def _append(buffers: dict, fd: int, chunk: bytes, got: _Captured, cap: int) -> None:
+    if not chunk:  # EOF on this pipe
+        buffers.pop(fd)
+        return
+    buffers[fd] += chunk
+    if buffers[fd] is got.err and len(got.err) > ERR_CAP:
+        del got.err[: len(got.err) - ERR_CAP]
+    if len(got.out) > cap:
+        got.reason = "output_limit"
+
+
+def _reap(child: _Child) -> tuple[int, resource.struct_rusage, float]:
+    """Kill what is left of the child's session, collect its status, close its pipes."""
     with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGKILL)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.monotonic() - start
-    for fd in (out_r, err_r, pidfd):
+        os.killpg(child.pid, signal.SIGKILL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.monotonic() - child.start
+    for fd in (child.out_r, child.err_r, child.pidfd):
         if fd is not None:
             os.close(fd)
+    return os.waitstatus_to_exitcode(status), usage, wall
+
+
+def _status(captured: _Captured, code: int, cpu: float, limits: dict, native: bool) -> str:
+    """The test's status from how the child ended."""
+    if captured.reason is not None:
+        return captured.reason
+    if code == -signal.SIGXCPU or cpu > float(limits["cpu_s"]):
+        return "time_limit"
+    if code == EXIT_MEMORY or code == -signal.SIGKILL:
+        return "memory_limit"  # SIGKILL we did not send: the cgroup's OOM killer
+    if native and code != 0 and b"std::bad_alloc" in captured.err:
+        return "memory_limit"  # new[] failed at the address-space limit
+    return "runtime_error" if code != 0 else "ok"
+
+
+def _test_workdir(req: dict, data: str, index: int) -> str:
+    """A fresh working directory for test ``index``, and the input where the harness reads it."""
+    workdir = f"{WORK}/t{index}"
+    os.makedirs(workdir, exist_ok=True)
+    if req["harness"] == "script":
+        with open(f"{WORK}/input", "w", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.write(data)
+    elif req["harness"] == "checker":
+        case = json.loads(data)
+        for name, key in zip(CHECKER_FILES, ("input", "expected", "output"), strict=True):
+            with open(f"{workdir}/{name}", "w", encoding="utf-8", errors="surrogateescape") as fh:
+                fh.write(str(case.get(key, "")))
+    return workdir
+
+
+def _start_test(prepared: object, req: dict, data: str, workdir: str) -> _Child:
+    if isinstance(prepared, str):  # a compiled program
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        limits, stdin = req["limits"], f"{WORK}/input"
+        return _spawn(
+            lambda out_w, err_w: _exec_child([prepared], env, limits, out_w, err_w, workdir, stdin)
+        )
+    return _spawn(lambda out_w, err_w: _child(prepared, req, data, out_w, err_w, workdir))
+
+
+def _clean_after_test(req: dict, workdir: str) -> bool:
+    """Nothing of this test survives into the next: its processes, its directory, its scratch."""
     if req.get("sweep"):
         _sweep()
     _wipe(workdir)
-    state_clean = _wipe_scratch(keep=WORK)
+    return _wipe_scratch(keep=WORK)
+
+
+def _run_one(prepared: object, req: dict, data: str, index: int) -> dict:
+    """One test, top to bottom: set up, run supervised, reap, clean, report."""
+    limits = req["limits"]
+    workdir = _test_workdir(req, data, index)
+    child = _start_test(prepared, req, data, workdir)
+    captured = _capture(child, limits)
+    code, usage, wall = _reap(child)
+    clean = _clean_after_test(req, workdir)
     cpu = usage.ru_utime + usage.ru_stime
-    code_ = os.waitstatus_to_exitcode(status)
-    if reason is None:
-        if code_ == -signal.SIGXCPU or cpu > float(limits["cpu_s"]):
-            reason = "time_limit"
-        elif code_ == EXIT_MEMORY or code_ == -signal.SIGKILL:
-            reason = "memory_limit"  # SIGKILL we did not send: the cgroup's OOM killer
-        elif code_ != 0:
-            reason = "runtime_error"
+    cap = int(limits["output_bytes"])
     return {
         "i": index,
-        "status": reason or "ok",
-        "exit": code_,
-        "stdout": bytes(out[:cap]).decode("utf-8", "replace"),
-        "stderr": bytes(err[-err_cap:]).decode("utf-8", "replace"),
+        "status": _status(captured, code, cpu, limits, native=isinstance(prepared, str)),
+        "exit": code,
+        "stdout": bytes(captured.out[:cap]).decode("utf-8", "replace"),
+        "stderr": bytes(captured.err[-ERR_CAP:]).decode("utf-8", "replace"),
         "cpu": round(cpu, 4),
         "wall": round(wall, 4),
-        "scratch_clean": state_clean,
+        "scratch_clean": clean,
     }
+
+
+def _too_big(prepared: object, req: dict, index: int) -> dict | None:
+    """A compiled program whose static data alone exceeds the memory limit never starts."""
+    if not isinstance(prepared, str):
+        return None
+    need = _static_mb(prepared)
+    if need <= float(req["limits"]["memory_mb"]):
+        return None
+    return {
+        "i": index, "status": "memory_limit", "exit": -1, "stdout": "",
+        "stderr": f"static memory {need:.0f} MB exceeds the limit", "cpu": 0.0, "wall": 0.0,
+    }  # fmt: skip
 
 
 def _read_some(fd: int) -> bytes | None:
@@ -463,16 +636,18 @@ def main() -> int:
         return 2
     _set_dumpable(0)
     req = _read_request()
-    code, error = _prepare(req)
-    _emit({"compile": error})
+    os.makedirs(WORK, exist_ok=True)
+    started = time.monotonic()
+    prepared, error = _prepare_program(req)
+    _emit({"compile": error, "compile_s": round(time.monotonic() - started, 4)})
     if error is None:
-        _prewarm()
-        os.makedirs(WORK, exist_ok=True)
+        if not isinstance(prepared, str):
+            _prewarm()
         state: dict = {}
         for index, data in enumerate(req["inputs"]):
             if _stop_requested(state):
                 break
-            result = _run_one(code, req, data, index)
+            result = _too_big(prepared, req, index) or _run_one(prepared, req, data, index)
             _emit(result)
             if req.get("stop_on_failure") and result["status"] != "ok":
                 break

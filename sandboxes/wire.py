@@ -29,6 +29,7 @@ def encode_request(
     body = json.dumps(
         {
             "source": program.source,
+            "language": program.language,
             "harness": program.harness,
             "fn_name": program.fn_name,
             "inputs": list(inputs),
@@ -48,8 +49,13 @@ def encode_request(
 
 
 def budget_s(n_inputs: int, limits: Limits) -> float:
-    """Host watchdog for one submission: every test at its wall limit, plus start-up slack."""
+    """Host watchdog for one submission's tests: each at its wall limit, plus start-up slack."""
     return n_inputs * (limits.wall_s + 0.5) + 15.0
+
+
+# Until the runner reports its compile step: the runner's own compile limit (45 s) plus slack.
+# The tests' budget starts when that report arrives, so compile time is never run time.
+COMPILE_BUDGET_S = 60.0
 
 
 @dataclass
@@ -67,9 +73,10 @@ def drive(
     budget: float | None = None,
 ) -> Outcome:
     """Consume the runner's events until ``done``; ``read(timeout)`` gives b"" at EOF and None
-    on timeout. The watchdog deadline (``budget`` seconds, default ``budget_s``) covers the
-    whole submission."""
-    deadline = time.monotonic() + (budget if budget is not None else budget_s(n_inputs, limits))
+    on timeout. The watchdog: ``COMPILE_BUDGET_S`` until the compile report, then ``budget``
+    seconds (default ``budget_s``) for the tests; an explicit ``budget`` covers both."""
+    tests_budget = budget if budget is not None else budget_s(n_inputs, limits)
+    deadline = time.monotonic() + (budget if budget is not None else COMPILE_BUDGET_S)
     buffer = b""
     runs: list[TestRun] = []
     compile_error: str | None = None
@@ -96,6 +103,8 @@ def drive(
                 if not isinstance(event, dict) or "compile" not in event:
                     return _failed(runs, "runner protocol violated", "sandbox_error")
                 seen_compile, compile_error = True, event["compile"]
+                if budget is None:
+                    deadline = time.monotonic() + tests_budget
             elif event.get("done"):
                 done, clean = True, bool(event.get("clean"))
                 break
