@@ -6,6 +6,8 @@ match; a line passes if equal, else if every whitespace-separated token of both 
 Functional problems: the returned value (its repr, evaluated here) must ``==`` the JSON-decoded
 expected output; tuples were already turned into lists in the sandbox, as LCB does.
 Tests are judged in order and the first failure decides the verdict (LCB is fail-fast).
+
+``judge_outputs`` is the general form other tasks use: one check per test, given the output.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from evalr.sandbox import Execution, TestRun
 
 Compare = Callable[[str, str], bool]
+Check = Callable[[str], bool]  # one test's output -> does it pass?
 _STATUS_VERDICT = {
     "time_limit": "time_limit",
     "memory_limit": "memory_limit",
@@ -85,34 +88,51 @@ class Judged:
     passed: int = 0  # tests passed before the first failure
 
 
+def _checks(expected: Sequence[str], compare: Compare) -> list[Check]:
+    def check(want: str) -> Check:
+        return lambda output: compare(output, want)
+
+    return [check(want) for want in expected]
+
+
 def judge(execution: Execution, expected: Sequence[str], compare: Compare) -> Judged:
+    return judge_outputs(execution, _checks(expected, compare))
+
+
+def judge_outputs(execution: Execution, checks: Sequence[Check]) -> Judged:
+    """The verdict of a submission: its compile error, else its first failing test, in order."""
     if execution.compile_error is not None:
         return Judged("compile_error", None, execution.compile_error[:300])
     for index, run in enumerate(execution.runs):
-        if index >= len(expected):
+        if index >= len(checks):
             return Judged("runtime_error", index, "more results than tests")
-        failure = _failure(run, expected[index], compare)
+        failure = _failure(run, checks[index])
         if failure is not None:
             verdict, reason = failure
             return Judged(verdict, index, reason, passed=index)
-    if len(execution.runs) < len(expected):
+    if len(execution.runs) < len(checks):
         return Judged("runtime_error", len(execution.runs), "submission stopped early")
-    return Judged("accepted", passed=len(expected))
+    return Judged("accepted", passed=len(checks))
 
 
-def _failure(run: TestRun, expected: str, compare: Compare) -> tuple[str, str] | None:
+def _failure(run: TestRun, check: Check | None) -> tuple[str, str] | None:
     if run.status != "ok":
         tail = run.stderr.strip().splitlines()[-1:] if run.stderr.strip() else []
         return _STATUS_VERDICT[run.status], (tail[0][:200] if tail else run.status)
-    if not compare(run.stdout, expected):
+    if check is not None and not check(run.stdout):
         return "wrong_answer", "output differs"
     return None
 
 
 def stop_when_failed(expected: Sequence[str], compare: Compare) -> Callable[[int, TestRun], bool]:
     """The host-side early stop: as soon as a test fails, skip the rest (LCB is fail-fast)."""
+    return stop_when_check_fails(_checks(expected, compare))
+
+
+def stop_when_check_fails(checks: Sequence[Check | None]) -> Callable[[int, TestRun], bool]:
+    """Early stop on the first failing test; a None check only looks at the run's status."""
 
     def should_stop(index: int, run: TestRun) -> bool:
-        return index >= len(expected) or _failure(run, expected[index], compare) is not None
+        return index >= len(checks) or _failure(run, checks[index]) is not None
 
     return should_stop

@@ -32,6 +32,7 @@ import shutil
 import signal
 import sys
 import time
+from typing import Any
 
 # LiveCodeBench prefixes every solution with this header (lcb_runner/evaluation/testing_util.py).
 LCB_IMPORTS = (
@@ -98,7 +99,8 @@ def _clean_if_name(code: str) -> str:
         tree = ast.parse(code)
         last = tree.body[-1]
         if isinstance(last, ast.If) and ast.unparse(last.test).strip() == "__name__ == '__main__'":
-            code = ast.unparse(tree.body[:-1]) + "\n" + ast.unparse(last.body)
+            head, body = tree.body[:-1], last.body  # lists: ast.unparse joins them (as LCB does)
+            code = ast.unparse(head) + "\n" + ast.unparse(body)  # type: ignore[arg-type]
     except Exception:
         pass
     return code
@@ -118,7 +120,8 @@ def _make_function(code: str) -> str:
             decorator_list=[],
             lineno=-1,
         )
-        return LCB_IMPORTS + "\n" + ast.unparse(imports) + "\n" + ast.unparse(fn)
+        header = ast.unparse(imports)  # type: ignore[arg-type]
+        return LCB_IMPORTS + "\n" + header + "\n" + ast.unparse(fn)
     except Exception:
         return code
 
@@ -237,7 +240,7 @@ def _lcb_guard() -> None:
         sys.modules[name] = None  # type: ignore[assignment]
 
 
-def _run_lcb_stdin(code: object, data: str) -> None:
+def _run_lcb_stdin(code: Any, data: str) -> None:
     # What LCB's stacked mock.patch decorators really do: the readline/readlines/read patches
     # are entered first, on the ORIGINAL sys.stdin object (only names bound to it at module
     # level, e.g. ``from sys import stdin``, see them), then sys.stdin becomes a plain
@@ -259,13 +262,13 @@ def _run_lcb_stdin(code: object, data: str) -> None:
         original.read = lambda *a: data  # type: ignore[method-assign]
     captured = io.StringIO()
     sys.stdin, sys.stdout = io.StringIO(data), captured
-    builtins.open = lambda *a, **k: io.StringIO(data)  # mock_open(read_data=input)
+    builtins.open = lambda *a, **k: io.StringIO(data)  # type: ignore[assignment]
     with contextlib.suppress(SystemExit):
         fn()
     _write_all(captured.getvalue().encode("utf-8", "surrogateescape"))
 
 
-def _run_lcb_call(code: object, data: str, source: str, fn_name: str) -> None:
+def _run_lcb_call(code: Any, data: str, source: str, fn_name: str) -> None:
     # LCB: exec the module, Solution() if the text has "class Solution", one JSON value per
     # line as positional arguments, tuple results become lists. The repr goes to the host,
     # which evaluates it and compares with == exactly as LCB does.
@@ -287,7 +290,7 @@ def _write_all(data: bytes) -> None:
         view = view[os.write(RESULT_FD, view) :]
 
 
-def _child(code: object, req: dict, data: str, out_w: int, err_w: int, workdir: str) -> None:
+def _child(code: Any, req: dict, data: str, out_w: int, err_w: int, workdir: str) -> None:
     try:
         os.setsid()
         _set_dumpable(1)  # so /dev/stdin and /proc/self work for the solution itself
@@ -305,7 +308,7 @@ def _child(code: object, req: dict, data: str, out_w: int, err_w: int, workdir: 
         os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         os.chdir(workdir)
         sys.stdin = open(0, closefd=False)  # noqa: SIM115
-        sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)  # type: ignore[misc]  # noqa: SIM115
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
         if lcb:
             if "numpy" in req["source"]:  # LCB's grader imported numpy before its guard
