@@ -1,6 +1,7 @@
 """The Docker sandbox: a warm pool of hardened containers, one exec per submission.
 
-Every container: no network, read-only root, a size-capped tmpfs /tmp, no /dev/shm (ipc none),
+Every container: no network, read-only root, a size-capped tmpfs /tmp (executable: a C++
+submission is compiled there and run from there), no /dev/shm (ipc none),
 pids limit, memory limit equal to memory+swap, a CPU limit, all capabilities dropped,
 no-new-privileges, a non-root user, an init process, no logs. The keeper process runs as
 ``nobody``; each submission's exec runs the runner as the container's own sandbox uid, so the
@@ -157,7 +158,7 @@ class DockerSandbox:
             user="65534:65534",
             network_mode="none",
             read_only=True,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.disk_mb + 64}m,mode=1777"},
+            tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={limits.disk_mb + 64}m,mode=1777"},
             ipc_mode="none",
             pids_limit=limits.processes + 32,
             mem_limit=memory,

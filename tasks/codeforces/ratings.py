@@ -17,15 +17,17 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from evalr.metrics import ProblemAttempts
 from evalr.types import MetricValue
 
 from . import difficulty, placement
 from .percentile import Distribution, ReportedTable, distribution
 from .standings import Contest, load_contests
+
+if TYPE_CHECKING:
+    from evalr.metrics import ProblemAttempts
 
 
 @dataclass(frozen=True)
