@@ -1,9 +1,15 @@
 """Per-problem reducers (pass@k, cons@k) and across-problem statistics (mean, stderr, 95% CI).
 
 Uncertainty is over problems: each problem contributes one score (e.g. its mean correctness over
-k attempts), and the standard error is that of the mean of those scores. The 95% interval uses
-Student's t with P-1 degrees of freedom, clipped to [0, 1] (Wilson's interval when every problem
-scored the same and the t interval would collapse to a point).
+k attempts), and the standard error is that of the mean of those scores. The 95% interval:
+
+- fewer than ``BOOTSTRAP_BELOW`` problems (AIME's 30; GPQA's 198 is above): a problem-level
+  (cluster) studentized bootstrap of the mean, 10,000 resamples with a fixed seed, so the
+  interval follows the skew of a small, bounded sample instead of assuming normality;
+- otherwise Student's t with P-1 degrees of freedom, clipped to [0, 1];
+- Wilson's interval when every problem scored the same and both would collapse to a point.
+
+Each MetricValue says which (``ci_method``).
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from evalr.types import MetricValue
+from evalr.types import MetricValue, Sample
 
 _Z975 = NormalDist().inv_cdf(0.975)
+BOOTSTRAP_BELOW = 100
+BOOTSTRAP_SEED = 20250122  # fixed: the same scores always give the same interval
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -55,11 +63,47 @@ def summarize(name: str, scores: Sequence[float], k: int | None = None) -> Metri
         # Every problem scored the same (say 0/30): a t interval collapses to a point, which
         # would claim certainty. Wilson's interval for P Bernoulli trials stays honest.
         # (Compared directly: rounding leaves a tiny non-zero variance for scores like 0.1.)
-        return MetricValue(name, mean, 0.0, wilson(mean, p), p, k)
+        return MetricValue(name, mean, 0.0, wilson(mean, p), p, k, ci_method="wilson")
     var = sum((s - mean) ** 2 for s in scores) / (p - 1)
     se = math.sqrt(var / p)
+    if p < BOOTSTRAP_BELOW:
+        return MetricValue(name, mean, se, bootstrap_ci(scores), p, k, ci_method="bootstrap-t")
     half = t_quantile_975(p - 1) * se
-    return MetricValue(name, mean, se, (max(0.0, mean - half), min(1.0, mean + half)), p, k)
+    interval = (max(0.0, mean - half), min(1.0, mean + half))
+    return MetricValue(name, mean, se, interval, p, k, ci_method="t")
+
+
+def bootstrap_ci(
+    scores: Sequence[float], resamples: int = 10_000, seed: int | None = None
+) -> tuple[float, float]:
+    """Problem-level studentized (bootstrap-t) 95% interval of the mean, deterministic.
+
+    Own code: scipy's ``stats.bootstrap`` offers percentile, basic and BCa intervals only, and
+    at AIME's 30 problems those under-cover skewed pass rates (simulated, mean 0.05: 86-90%
+    for BCa, 81-86% for Student t). Resampling the t statistic itself holds 94-98% there
+    (tests/engine/test_metrics.py re-measures it). Each end is the wider of the bootstrap-t
+    and the Student t interval's.
+    """
+    import numpy as np
+
+    data = np.asarray(scores, dtype=float)
+    n = len(data)
+    mean = float(data.mean())
+    se = float(data.std(ddof=1)) / math.sqrt(n)
+    rng = np.random.default_rng(BOOTSTRAP_SEED if seed is None else seed)
+    draws = data[rng.integers(0, n, size=(resamples, n))]
+    spread = draws.std(axis=1, ddof=1) / math.sqrt(n)
+    usable = spread > 0  # a resample whose problems all scored the same has no t
+    t = (draws.mean(axis=1)[usable] - mean) / spread[usable]
+    half = t_quantile_975(n - 1) * se
+    if len(t) < 2:
+        return (max(0.0, mean - half), min(1.0, mean + half))
+    low_q, high_q = np.quantile(t, [0.025, 0.975])
+    # Never narrower than Student t at either end: with very few problems, dropping the
+    # spread-less resamples can leave one side of the t distribution empty.
+    low = min(mean - float(high_q) * se, mean - half)
+    high = max(mean - float(low_q) * se, mean + half)
+    return (max(0.0, low), min(1.0, high))
 
 
 def wilson(mean: float, n: int) -> tuple[float, float]:
@@ -76,6 +120,17 @@ class Attempt:
     # Equivalence class of the extracted answer among this problem's attempts; None: no answer.
     vote: int | None
     index: int
+
+
+@dataclass(frozen=True)
+class ProblemAttempts:
+    """One problem with its graded attempts (errors excluded), in attempt order.
+
+    What a task's own metrics (``Task.metrics``) receive, one per problem that has any.
+    """
+
+    sample: Sample
+    attempts: tuple[Attempt, ...]
 
 
 def majority_correct(attempts: Sequence[Attempt]) -> bool:

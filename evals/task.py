@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from evalr.types import Completion, Grade, Message, Sample
+from evalr.types import Completion, Grade, Message, MetricValue, Sample
+
+if TYPE_CHECKING:
+    from evalr.metrics import ProblemAttempts
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,7 @@ class Task:
     majority_vote: bool = True
     # Extra manifest facts (e.g. LiveCodeBench window, which tests graded each problem).
     params: Mapping[str, Any] = field(default_factory=dict)
+    # Task-specific aggregates beside pass@k/cons@k (a Codeforces rating): called once per
+    # aggregation with every problem that has graded attempts; each MetricValue lands in
+    # results.json under its label, like any metric.
+    metrics: Callable[[Sequence[ProblemAttempts]], Sequence[MetricValue]] | None = None

@@ -90,6 +90,9 @@ class Grade:
     # Code tasks: accepted, wrong_answer, time_limit, ...; None for answer-matching tasks.
     verdict: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    # The representative answer of this answer's equivalence class among the problem's attempts
+    # (evalr.grading): equal strings vote together in cons@k. None: no answer, or no voting.
+    answer_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,11 @@ class MetricValue:
     ci95: tuple[float, float]
     n: int
     k: int | None = None
+    # Facts a reader needs to interpret the number (a rating's method, distribution, contests).
+    details: Mapping[str, Any] = field(default_factory=dict)
+    # How ci95 was made: "t" (Student t over problems), "bootstrap-t" (problem-level
+    # studentized bootstrap, under 100 problems), "wilson" (every problem scored the same).
+    ci_method: str = ""
 
     @property
     def label(self) -> str:
