@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalr.extract import extract_boxed, extract_choice
+from evalr.extract import answer_part, extract_boxed, extract_choice
 from evalr.gradepool import VerifyPool, shared_pool
 from evalr.mathgrade import VERSION, canonical, number, package_versions, quick_verdict
 from evalr.types import Completion, Grade, Sample
@@ -137,3 +137,85 @@ class ChoiceGrader:
 
     def describe(self) -> Mapping[str, Any]:
         return {"grader": self.name, "version": VERSION, "packages": {}}
+
+
+def _normal_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class ExactGrader:
+    """Exact match after whitespace normalisation: the last ``\\boxed{}`` of the answer if there
+    is one, else the whole answer (after the reasoning)."""
+
+    name: str = "exact"
+
+    def extract(self, sample: Sample, completion: Completion) -> str | None:
+        boxed = extract_boxed(completion.text)
+        if boxed is not None:
+            return boxed
+        answer = _normal_text(answer_part(completion.text))
+        return answer or None
+
+    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+        target = _normal_text(sample.target)
+        return [Grade(a is not None and _normal_text(a) == target, a) for a in extracted]
+
+    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+        order: dict[str, int] = {}
+        return [order.setdefault(_normal_text(a), len(order)) for a in answers]
+
+    def describe(self) -> Mapping[str, Any]:
+        return {"grader": self.name, "version": VERSION, "packages": {}}
+
+
+@dataclass(frozen=True)
+class FunctionGrader:
+    """A plain ``check(answer, target) -> bool`` as a grader: the answer is what ``ExactGrader``
+    extracts (last boxed, else the whole answer), classes group identical answers."""
+
+    check: Callable[[str, str], Any]
+    name: str = "function"
+
+    def extract(self, sample: Sample, completion: Completion) -> str | None:
+        return ExactGrader().extract(sample, completion)
+
+    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+        return [Grade(a is not None and bool(self.check(a, sample.target)), a) for a in extracted]
+
+    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+        return await ExactGrader().classes(sample, answers)
+
+    def describe(self) -> Mapping[str, Any]:
+        return {"grader": self.name, "version": VERSION, "packages": {}}
+
+
+def as_grader(found: Any, label: str) -> Any:
+    """A task file's ``grader: module:callable``: a Grader object, a zero-argument factory of
+    one, or a ``check(answer, target) -> bool`` function."""
+    from evalr.errors import ConfigError
+    from evalr.task import Grader
+
+    if isinstance(found, Grader):
+        return found
+    if callable(found):
+        import inspect
+
+        try:
+            params = inspect.signature(found).parameters
+        except (TypeError, ValueError):
+            params = {}
+        required = [
+            p
+            for p in params.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        if not required:
+            made = found()
+            if isinstance(made, Grader):
+                return made
+        elif len(required) == 2:
+            return FunctionGrader(found, name=label)
+    raise ConfigError(
+        f"grader {label}: not a Grader, a factory of one, or a check(answer, target) function"
+    )

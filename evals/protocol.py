@@ -27,3 +27,6 @@ R1 = Protocol(
         {"aime24": 64, "aime25": 64, "math500": 4, "gpqa_diamond": 8, "livecodebench": 16}
     ),
 )
+
+# Named protocols as defined; a run's deviations are measured against these.
+PROTOCOLS: Mapping[str, Protocol] = MappingProxyType({R1.name: R1})
