@@ -85,3 +85,21 @@ def scrub(value: Mapping[str, Any]) -> dict[str, Any]:
         for k, v in value.items()
         if not (any(s in k.lower() for s in secret) and not k.lower().endswith("_env"))
     }
+
+
+_LIGHT_MAX = 4000  # characters of JSON per metadata value kept in problems.jsonl
+
+
+def light_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """A problem's metadata without bulk (test cases, long blobs): what reports show."""
+    out: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if key == "tests":
+            continue
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            continue
+        if len(text) <= _LIGHT_MAX:
+            out[str(key)] = json.loads(text)
+    return out

@@ -1,29 +1,66 @@
-"""Re-grade a stored run from its own records: no model, no requests."""
+"""Re-grade a stored run from its own records: no model, no requests.
+
+Takes the run directory's one-writer lock (a run still writing is refused), rebuilds each task
+the way the manifest says it was made (registered name, task file, factory), checks the rows
+are the ones the run used, grades every stored completion again through the one grading path,
+and replaces samples.jsonl and results.json atomically, keeping the run's timing facts.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from evalr import manifest as mf
-from evalr.errors import DataError
+from evalr import taskref
+from evalr.errors import ConfigError, DataError
+from evalr.grading import Grading
+from evalr.plan import Planned, dataset_sha256
 from evalr.results import results_document
-from evalr.runner import Planned, aggregate, build_task
+from evalr.runner import aggregate
 from evalr.store import RunStore, SampleRecord, now
+from evalr.task import Task
 
 
-def _replan(stored: dict[str, Any]) -> list[Planned]:
-    protocol = stored["protocol"]
+def _source_ref(name: str, entry: Mapping[str, Any], manifest: Mapping[str, Any]) -> Any:
+    source = manifest.get("tasks", {}).get(name, {}).get("source") or {
+        "kind": "registered",
+        "ref": name,
+    }
+    kind, ref = source.get("kind"), source.get("ref", name)
+    if kind == "object":
+        raise ConfigError(
+            f"task {name} was given as a Python object; re-grade from Python with "
+            "evalr.rescore(RUN_DIR, tasks=[...])"
+        )
+    if kind == "file":
+        stored = entry.get("source", {}).get("sha256")
+        resolved = taskref.resolve(ref)
+        if stored and resolved.source.sha256 != stored:
+            raise DataError(f"task file {ref} changed since this run; cannot re-grade with it")
+    return ref
+
+
+def replan(
+    manifest: Mapping[str, Any], given: Sequence[Task] = (), sandbox: str | None = None
+) -> list[Planned]:
+    """The run's tasks and problems, rebuilt and checked against the stored dataset hash."""
+    protocol = manifest["protocol"]
+    by_name = {t.name: t for t in given}
     planned = []
     for name, entry in protocol["tasks"].items():
-        task = build_task(name, entry.get("options", {}))
+        if name in by_name:
+            task = by_name[name]
+        else:
+            ref = _source_ref(name, entry, manifest)
+            task = taskref.resolve(ref, entry.get("options", {}), sandbox).task
         dataset = task.load(protocol["seed"])
         limit = entry.get("limit")
         samples = dataset.samples[:limit] if limit else dataset.samples
-        digest = mf.sha256_json([(s.id, s.input, s.target, dict(s.metadata)) for s in samples])
-        if digest != entry["dataset_sha256"]:
+        if dataset_sha256(samples) != entry["dataset_sha256"]:
             raise DataError(
                 f"{name}: the dataset differs from the one this run used; cannot re-grade"
             )
@@ -31,31 +68,57 @@ def _replan(stored: dict[str, Any]) -> list[Planned]:
     return planned
 
 
-async def rescore_async(run_dir: Path) -> dict[str, Any]:
-    store = RunStore(run_dir)
-    stored = store.read_manifest()
-    planned = _replan(stored)
+async def regrade(planned: Sequence[Planned], records: list[SampleRecord]) -> list[SampleRecord]:
+    """Every stored completion graded again, each problem's attempts together (fresh classes)."""
     by_task = {p.task.name: p for p in planned}
-    regraded: list[SampleRecord] = []
-    for record in store.latest().values():
-        plan = by_task.get(record.task)
-        if record.status != "ok" or record.completion is None or plan is None:
-            regraded.append(record)
-            continue
-        sample = next((s for s in plan.samples if s.id == record.sample_id), None)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        if record.status == "ok" and record.completion is not None and record.task in by_task:
+            groups[(record.task, record.sample_id)].append(i)
+    grading = Grading()
+    out = list(records)
+
+    async def one(task_name: str, sample_id: str, indices: list[int]) -> None:
+        p = by_task[task_name]
+        sample = next((s for s in p.samples if s.id == sample_id), None)
         if sample is None:
-            regraded.append(record)
-            continue
-        grader = plan.task.grader
-        extracted = grader.extract(sample, record.completion)
-        (grade,) = await grader.grade(sample, [extracted])
-        regraded.append(replace(record, grade=grade, error=None))
-    store.rewrite(regraded)
-    tasks = await aggregate(planned, store)
-    doc = results_document(stored, tasks, {"rescored": now()})
-    store.write_results(doc)
+            return
+        ordered = sorted(indices, key=lambda i: records[i].attempt)
+        completions = [records[i].completion for i in ordered]
+        grades = await grading.grade(p.task, sample, completions)  # type: ignore[arg-type]
+        for i, grade in zip(ordered, grades, strict=True):
+            out[i] = replace(records[i], grade=grade, error=None)
+
+    await asyncio.gather(*(one(t, s, idx) for (t, s), idx in groups.items()))
+    return out
+
+
+async def rescore_async(
+    run_dir: Path, tasks: Sequence[Task] = (), sandbox: str | None = None
+) -> dict[str, Any]:
+    store = RunStore(run_dir)
+    manifest = store.read_manifest()  # "not a run directory" before anything else
+    store.lock()
+    try:
+        planned = replan(store.read_manifest(), tasks, sandbox)
+        regraded = await regrade(planned, list(store.latest().values()))
+        store.rewrite(regraded)
+        timing = _previous_timing(store)
+        doc = results_document(manifest, aggregate(planned, store), {**timing, "rescored": now()})
+        store.write_results(doc)
+    finally:
+        store.close()
     return doc
 
 
-def rescore(run_dir: Path) -> dict[str, Any]:
-    return asyncio.run(rescore_async(run_dir))
+def _previous_timing(store: RunStore) -> dict[str, Any]:
+    try:
+        return dict(store.read_results().get("timing", {}))
+    except DataError:
+        return {}
+
+
+def rescore(
+    run_dir: Path, tasks: Sequence[Task] = (), sandbox: str | None = None
+) -> dict[str, Any]:
+    return asyncio.run(rescore_async(run_dir, tasks, sandbox))

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from evalr.backends import Backend, Capabilities
-from evalr.errors import TransientBackendError
+from evalr.breaker import Breaker
+from evalr.errors import BackendError, TransientBackendError
+from evalr.secrets import Scrubber
 from evalr.types import Completion, GenerationRequest
 
 
@@ -28,12 +30,22 @@ class RetryPolicy:
 
 
 class RetryingBackend:
-    """Wraps any backend; only TransientBackendError is retried, everything else surfaces."""
+    """Wraps any backend: retries TransientBackendError, feeds every try to the circuit breaker
+    and scrubs configured secrets from every error message that leaves it."""
 
-    def __init__(self, inner: Backend, policy: RetryPolicy, seed: int = 0) -> None:
+    def __init__(
+        self,
+        inner: Backend,
+        policy: RetryPolicy,
+        seed: int = 0,
+        breaker: Breaker | None = None,
+        scrubber: Scrubber | None = None,
+    ) -> None:
         self.inner = inner
         self.policy = policy
         self.retries = 0
+        self.breaker = breaker or Breaker()
+        self.scrubber = scrubber or Scrubber()
         self._rng = random.Random(seed)
 
     @property
@@ -45,16 +57,33 @@ class RetryingBackend:
 
     async def generate(self, request: GenerationRequest) -> list[Completion]:
         for failure in range(self.policy.attempts):
+            self.breaker.check()
             try:
-                return await self.inner.generate(request)
-            except TransientBackendError as exc:
+                completions = await self.inner.generate(request)
+            except BackendError as exc:
+                error = self._scrubbed(exc)
+                self.breaker.failure(error)
+                self.breaker.check()
+                if not isinstance(error, TransientBackendError):
+                    raise error from None
                 if failure + 1 >= self.policy.attempts:
                     raise TransientBackendError(
-                        f"{exc} (gave up after {self.policy.attempts} tries)"
+                        f"{error} (gave up after {self.policy.attempts} tries)", cause=error.cause
                     ) from None
                 self.retries += 1
-                await asyncio.sleep(self.policy.delay(failure, exc.retry_after, self._rng))
+                await asyncio.sleep(self.policy.delay(failure, error.retry_after, self._rng))
+            else:
+                self.breaker.success()
+                return completions
         raise AssertionError("unreachable")
+
+    def _scrubbed(self, exc: BackendError) -> BackendError:
+        text = self.scrubber.scrub(str(exc))
+        if text == str(exc):
+            return exc
+        if isinstance(exc, TransientBackendError):
+            return TransientBackendError(text, exc.retry_after, exc.cause, exc.rate_limited)
+        return type(exc)(text, exc.cause)
 
     def describe(self) -> Mapping[str, Any]:
         return self.inner.describe()

@@ -1,129 +1,57 @@
-"""plan -> generate -> extract -> grade -> record -> aggregate. The runner owns the loop."""
+"""plan -> open the run directory -> generate -> grade -> record -> aggregate.
+
+``run_async`` reads top to bottom as those steps. The run directory is the one source of
+truth: it is locked before anything in it is read or written, the manifest and the problems
+file exist before the first request, each request's records are appended in one flushed write,
+and results.json is rebuilt from the journal alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from evalr import manifest as mf
 from evalr import registry
 from evalr.backends import Backend
-from evalr.errors import BackendError, ConfigError, ErrorRateExceeded
+from evalr.breaker import Breaker
+from evalr.errors import BackendError, CircuitOpen, ErrorRateExceeded
+from evalr.grading import Grading, ProblemKey
+from evalr.plan import (
+    Plan,
+    Planned,
+    RunConfig,
+    attempt_seed,
+    default_out,
+    make_plan,
+    plan_tasks,
+    sampling_for,
+)
 from evalr.progress import Progress
-from evalr.protocol import R1, Protocol
 from evalr.results import results_document, task_result
-from evalr.retry import RetryingBackend, RetryPolicy
-from evalr.specs import ModelSpec
+from evalr.retry import RetryingBackend
+from evalr.secrets import Scrubber, header_secrets, redact_url, url_secrets
 from evalr.store import RunStore, SampleRecord, now
-from evalr.task import Dataset, Prompt, Task
-from evalr.types import Completion, GenerationRequest, Sample, Sampling
+from evalr.task import Prompt
+from evalr.types import Completion, GenerationRequest, Sample
 
+__all__ = [
+    "Planned",
+    "RunConfig",
+    "aggregate",
+    "attempt_seed",
+    "plan_tasks",
+    "run",
+    "run_async",
+    "sampling_for",
+]
 
-@dataclass(frozen=True)
-class RunConfig:
-    model: ModelSpec
-    tasks: tuple[str, ...]
-    samples: int | None = None  # overrides each task's protocol k
-    limit: int | None = None
-    seed: int = 0
-    concurrency: int = 16
-    out: Path | None = None
-    max_error_rate: float = 0.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    quiet: bool = False
-    protocol: Protocol = R1
-    task_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Planned:
-    """A task with its rows, prompts and k, as this run uses them."""
-
-    task: Task
-    dataset: Dataset
-    samples: tuple[Sample, ...]
-    prompts: Mapping[str, Prompt]
-    k: int
-
-
-def attempt_seed(run_seed: int, task: str, sample_id: str, attempt: int) -> int:
-    """A stable per-attempt seed: distinct across attempts, identical across resumes."""
-    digest = hashlib.sha256(f"{run_seed}|{task}|{sample_id}|{attempt}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
-
-
-def build_task(name: str, options: Mapping[str, Any]) -> Task:
-    factory = registry.load("task", name)
-    try:
-        return factory(**options)
-    except TypeError as exc:
-        raise ConfigError(f"task {name}: bad option ({exc})") from None
-
-
-def plan_tasks(config: RunConfig) -> list[Planned]:
-    planned = []
-    for name in config.tasks:
-        task = build_task(name, config.task_options.get(name, {}))
-        dataset = task.load(config.seed)
-        samples = dataset.samples[: config.limit] if config.limit else dataset.samples
-        if not samples:
-            raise ConfigError(f"task {name}: no problems selected")
-        k = (
-            config.samples
-            or config.model.samples
-            or config.protocol.samples.get(name, task.default_samples)
-        )
-        if k < 1:
-            raise ConfigError("--samples must be at least 1")
-        prompts = {s.id: task.prompt(s) for s in samples}
-        planned.append(Planned(task, dataset, samples, prompts, k))
-    return planned
-
-
-def sampling_for(config: RunConfig) -> Sampling:
-    base = config.protocol.sampling
-    over = config.model.sampling
-    return Sampling(
-        temperature=float(over.get("temperature", base.temperature)),
-        top_p=float(over.get("top_p", base.top_p)),
-        max_tokens=int(over.get("max_tokens", base.max_tokens)),
-    )
-
-
-def protocol_record(
-    config: RunConfig, planned: list[Planned], sampling: Sampling
-) -> dict[str, Any]:
-    """What must match for a run directory to be resumed; hashed into reports."""
-    return {
-        "name": config.protocol.name,
-        "model": config.model.identity,
-        "sampling": sampling.as_dict(),
-        "seed": config.seed,
-        "assistant_prefix": config.protocol.assistant_prefix,
-        "tasks": {
-            p.task.name: {
-                "version": p.task.version,
-                "k": p.k,
-                "limit": config.limit,
-                "options": dict(config.task_options.get(p.task.name, {})),
-                "dataset_sha256": mf.sha256_json(
-                    [(s.id, s.input, s.target, dict(s.metadata)) for s in p.samples]
-                ),
-                "prompts_sha256": mf.prompts_sha256(list(p.prompts.values())),
-            }
-            for p in planned
-        },
-    }
-
-
-def default_out(config: RunConfig) -> Path:
-    return Path("runs") / config.model.label.replace("/", "_") / "+".join(config.tasks)
+Key = tuple[str, str, int]
 
 
 @dataclass(frozen=True)
@@ -136,8 +64,8 @@ class Unit:
     keep: frozenset[int]
 
 
-def _units(
-    planned: list[Planned], done: set[tuple[str, str, int]], native_n: Callable[[], bool]
+def units(
+    planned: Sequence[Planned], done: set[Key], native_n: Callable[[], bool]
 ) -> Iterator[Unit]:
     """Work still to do; one unit per request.
 
@@ -157,31 +85,39 @@ def _units(
                 yield from (Unit(p, s, (a,), frozenset((a,))) for a in todo)
 
 
-class _Execution:
+def sent_seed(completion: Completion, planned_seed: int) -> int:
+    """The seed the backend actually sent for this attempt (an n-sample request sends one)."""
+    seed = completion.request.get("seed") if completion.request else None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else planned_seed
+
+
+@dataclass
+class Execution:
     """One pass over the planned work with C workers pulling units from a shared iterator."""
 
-    def __init__(
-        self, backend: Backend, store: RunStore, config: RunConfig, sampling: Sampling
-    ) -> None:
-        self.backend = backend
-        self.store = store
-        self.config = config
-        self.sampling = sampling
-        self.progress = Progress(0, quiet=True)
+    backend: RetryingBackend
+    store: RunStore
+    config: RunConfig
+    plan: Plan
+    grading: Grading
+    progress: Progress = field(default_factory=lambda: Progress(0, quiet=True))
+    causes: Counter[str] = field(default_factory=Counter)
 
-    async def run(self, units: Iterator[Unit], total: int) -> None:
+    async def run(self, todo: Iterator[Unit], total: int) -> None:
         self.progress = Progress(total, self.config.quiet)
         caps = self.backend.capabilities
         workers = max(total, 1) if caps.batching else self.config.concurrency
         if caps.max_concurrency:
             workers = min(workers, caps.max_concurrency)
         try:
-            await asyncio.gather(*(self._worker(units) for _ in range(max(1, workers))))
+            await asyncio.gather(*(self._worker(todo) for _ in range(max(1, workers))))
         finally:
             self.progress.close()
 
-    async def _worker(self, units: Iterator[Unit]) -> None:
-        for unit in units:
+    async def _worker(self, todo: Iterator[Unit]) -> None:
+        for unit in todo:
+            if self.backend.breaker.opened is not None:
+                return  # the endpoint is down: leave the rest for a rerun
             await self._unit(unit)
 
     async def _unit(self, unit: Unit) -> None:
@@ -189,49 +125,57 @@ class _Execution:
         seeds = tuple(attempt_seed(self.config.seed, name, sample.id, a) for a in unit.attempts)
         prompt = unit.planned.prompts[sample.id]
         request = GenerationRequest(
-            prompt.messages, self.sampling, seeds, self.config.protocol.assistant_prefix
+            prompt.messages, self.plan.sampling, seeds, self.config.protocol.assistant_prefix
         )
         try:
             completions = await self.backend.generate(request)
+        except CircuitOpen:
+            return  # not an answer from the model: nothing to store for this unit
         except BackendError as exc:
-            failed = [
-                SampleRecord(
-                    name,
-                    sample.id,
-                    a,
-                    s,
-                    "error",
-                    error=str(exc)[:500],
-                    prompt_meta=prompt.meta,
-                    time=now(),
-                )
-                for a, s in zip(unit.attempts, seeds, strict=True)
-                if a in unit.keep
-            ]
-            self.store.append_many(failed)
-            self.progress.advance(len(failed), 0, errors=len(failed))
+            self._store_failure(unit, prompt, seeds, exc)
             return
         await self._record(unit, prompt, seeds, completions)
+
+    def _store_failure(
+        self, unit: Unit, prompt: Prompt, seeds: tuple[int, ...], exc: BackendError
+    ) -> None:
+        failed = [
+            SampleRecord(
+                unit.planned.task.name,
+                unit.sample.id,
+                a,
+                s if len(seeds) == 1 else seeds[0],
+                "error",
+                error=str(exc)[:500],
+                prompt_meta=prompt.meta,
+                time=now(),
+            )
+            for a, s in zip(unit.attempts, seeds, strict=True)
+            if a in unit.keep
+        ]
+        self.causes[exc.cause] += len(failed)
+        self.store.append_many(failed)
+        self.progress.advance(len(failed), 0, errors=len(failed))
 
     async def _record(
         self, unit: Unit, prompt: Prompt, seeds: tuple[int, ...], completions: list[Completion]
     ) -> None:
         kept = [
-            (a, s, c)
+            (a, sent_seed(c, s), c)
             for a, s, c in zip(unit.attempts, seeds, completions, strict=True)
             if a in unit.keep
         ]
-        grader, sample = unit.planned.task.grader, unit.sample
-        extracted = [grader.extract(sample, c) for _, _, c in kept]
         try:
-            grades: list[Any] = await grader.grade(sample, extracted)
+            grades: list[Any] = await self.grading.grade(
+                unit.planned.task, unit.sample, [c for _, _, c in kept]
+            )
             error = None
         except Exception as exc:  # a grader bug must not lose paid-for completions
             grades, error = [None] * len(kept), f"grading failed: {exc!r}"[:500]
         records = [
             SampleRecord(
                 unit.planned.task.name,
-                sample.id,
+                unit.sample.id,
                 a,
                 s,
                 "ok",
@@ -248,9 +192,19 @@ class _Execution:
         self.progress.advance(len(records), sum(c.usage.completion_tokens for _, _, c in kept))
 
 
-async def aggregate(planned: list[Planned], store: RunStore) -> dict[str, Any]:
+def aggregate(planned: Sequence[Planned], store: RunStore) -> dict[str, Any]:
+    """Per-task results from the journal alone (stored grades and classes; no grader call)."""
     latest = store.latest(light=True)
-    return {p.task.name: await task_result(p.task, p.samples, p.k, latest) for p in planned}
+    return {p.task.name: task_result(p.task, p.samples, p.k, latest) for p in planned}
+
+
+def known_classes(records: Mapping[Key, SampleRecord]) -> dict[ProblemKey, list[str]]:
+    """Answer classes already stored, per problem: what new answers are compared with."""
+    out: dict[ProblemKey, list[str]] = {}
+    for r in sorted(records.values(), key=lambda r: r.attempt):
+        if r.grade is not None and r.grade.answer_class is not None:
+            out.setdefault((r.task, r.sample_id), []).append(r.grade.answer_class)
+    return out
 
 
 def _warn(message: str, quiet: bool) -> None:
@@ -258,21 +212,41 @@ def _warn(message: str, quiet: bool) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
 
-def _manifest(
-    config: RunConfig, planned: list[Planned], protocol: Mapping[str, Any]
-) -> dict[str, Any]:
+def problem_rows(planned: Sequence[Planned]) -> list[dict[str, Any]]:
+    """What problems.jsonl holds: each problem's prompt, gold and light metadata."""
+    rows = []
+    for p in planned:
+        for s in p.samples:
+            prompt = p.prompts[s.id]
+            rows.append(
+                {
+                    "task": p.task.name,
+                    "id": s.id,
+                    "messages": [{"role": m.role, "content": m.content} for m in prompt.messages],
+                    "target": s.target,
+                    "metadata": mf.light_metadata(s.metadata),
+                }
+            )
+    return rows
+
+
+def new_manifest(config: RunConfig, plan: Plan) -> dict[str, Any]:
     return {
         "run_id": f"{config.model.label}-{time.strftime('%Y%m%dT%H%M%S')}",
         "created": now(),
         "evalr_version": mf.evalr_version(),
         "git_sha": mf.git_sha(),
-        "protocol": protocol,
-        # The full spec, transport options included; the protocol holds only what shapes output.
+        "protocol": plan.protocol,
+        "deviations": list(plan.deviations),
+        # The full spec, transport options included (without credentials); the protocol holds
+        # only what shapes output.
         "model_spec": config.model.text,
         "host": mf.host(),
+        "executor": "in-process",
         "tasks": {
             p.task.name: {
                 "description": p.task.description,
+                "source": p.source.as_dict(),
                 "dataset": {
                     "id": p.dataset.info.id,
                     "revision": p.dataset.info.revision,
@@ -283,21 +257,51 @@ def _manifest(
                 "grader": dict(p.task.grader.describe()),
                 "params": dict(p.task.params),
             }
-            for p in planned
+            for p in plan.tasks
         },
     }
 
 
-async def _grade_ungraded(
-    planned: list[Planned], store: RunStore, light: Mapping[tuple[str, str, int], SampleRecord]
+def scrubber_for(config: RunConfig, backend: Backend) -> Scrubber:
+    """Every secret this run was configured with: the backend's keys and URL credentials."""
+    found: list[str] = []
+    for value in getattr(backend, "secrets", lambda: ())():
+        found += header_secrets(value)
+    for value in config.model.options.values():
+        found += url_secrets(str(value))
+    return Scrubber(found)
+
+
+def open_store(config: RunConfig, plan: Plan, scrubber: Scrubber) -> tuple[RunStore, bool]:
+    """Lock the run directory, then resume it (same protocol only) or create it."""
+    store = RunStore(config.out or default_out(config, plan.tasks), scrubber)
+    store.prepare()
+    resumed = False
+    try:
+        resumed = store.exists()
+        if resumed:
+            store.check_resumable(plan.protocol)
+        else:
+            store.create(new_manifest(config, plan))
+            store.write_problems(problem_rows(plan.tasks))
+    except BaseException:
+        if not resumed:
+            store.discard_if_empty()  # only what this call made
+        store.close()
+        raise
+    return store, resumed
+
+
+async def regrade_ungraded(
+    plan: Plan, store: RunStore, light: Mapping[Key, SampleRecord], grading: Grading
 ) -> None:
     """Completions stored while grading failed are graded now, without asking the model again.
 
     ``light`` is the journal without texts; only if it shows ungraded records is it read whole.
     """
-    by_task = {p.task.name: p for p in planned}
     if not any(r.status == "ok" and r.grade is None for r in light.values()):
         return  # the common case: no need to hold every completion's text in memory
+    by_task = {p.task.name: p for p in plan.tasks}
     for record in list(store.latest().values()):
         p = by_task.get(record.task)
         if record.status != "ok" or record.grade is not None or not p or not record.completion:
@@ -306,64 +310,87 @@ async def _grade_ungraded(
         if sample is None:
             continue
         try:
-            (grade,) = await p.task.grader.grade(
-                sample, [p.task.grader.extract(sample, record.completion)]
-            )
+            (grade,) = await grading.grade(p.task, sample, [record.completion])
         except Exception:  # still failing: keep the record as it is, counted as an error
             continue
         store.append(replace(record, grade=grade, error=None, time=now()))
 
 
+def record_endpoint(store: RunStore, engine: RetryingBackend, resumed: bool, quiet: bool) -> None:
+    """The model facts in the manifest; a resume through another endpoint is kept as history
+    and warned about (moving a server to another port stays allowed)."""
+    described = mf.scrub(dict(engine.describe()))
+    if "base_url" in described:
+        described["base_url"] = redact_url(str(described["base_url"]))
+    stored = store.read_manifest()
+    history = list(stored.get("endpoints", []))
+    url = described.get("base_url")
+    fields: dict[str, Any] = {"model": described}
+    if url is not None:
+        previous = history[-1]["base_url"] if history else None
+        if previous != url:
+            if previous is not None:
+                _warn(f"this run was made through {previous}; now continuing through {url}", quiet)
+            history.append({"base_url": url, "since": now()})
+        fields["endpoints"] = history
+    if resumed:
+        fields["resumed_at"] = [*stored.get("resumed_at", []), now()]
+    store.update_manifest(**fields)
+
+
+def _engine(config: RunConfig, backend: Backend | None) -> Backend:
+    # Before the run dir exists: a bad backend option must not leave a manifest that would then
+    # refuse the corrected command as a different protocol.
+    return backend or registry.load("backend", config.model.backend)(config.model)
+
+
 async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[str, Any]:
     """Run (or resume) an evaluation and return the results document."""
     started = time.time()
-    planned = plan_tasks(config)
-    sampling = sampling_for(config)
-    protocol = protocol_record(config, planned, sampling)
-    # Before the run dir exists: a bad backend option must not leave a manifest that would
-    # then refuse the corrected command as a different protocol.
-    raw = backend or registry.load("backend", config.model.backend)(config.model)
-    store = RunStore(config.out or default_out(config))
-    resumed = store.exists()
-    if resumed:
-        store.check_resumable(protocol)
-    else:
-        store.create(_manifest(config, planned, protocol))
-    store.lock()
-    ignored = [x for x in config.model.ignores if x in ("temperature", "top_p", "max_tokens")]
-    if ignored:
-        _warn(
-            f"{config.model.label} is known to ignore {', '.join(ignored)}; recorded in the "
-            "manifest",
-            config.quiet,
-        )
-    engine = RetryingBackend(raw, config.retry, seed=config.seed)
+    plan = make_plan(config)
+    raw = _engine(config, backend)
+    scrubber = scrubber_for(config, raw)
+    store, resumed = open_store(config, plan, scrubber)
+    engine = RetryingBackend(raw, config.retry, config.seed, Breaker(), scrubber)
+    execution = Execution(engine, store, config, plan, Grading())
     try:
-        try:
-            await engine.start(store.path)
-        except BaseException:
-            if not resumed:
-                store.discard_if_empty()  # a failed first start leaves no directory behind
-            raise
-        store.update_manifest(
-            model=mf.scrub(dict(engine.describe())),
-            ignored_sampling=ignored,
-            **(
-                {"resumed_at": [*store.read_manifest().get("resumed_at", []), now()]}
-                if resumed
-                else {}
-            ),
-        )
         stored = store.latest(light=True)
-        await _grade_ungraded(planned, store, stored)
+        execution.grading = Grading(known_classes(stored))
+        await regrade_ungraded(plan, store, stored, execution.grading)
         done = {key for key, r in stored.items() if r.status == "ok"}
-        total = sum(len(u.keep) for u in _units(planned, done, lambda: False))
-        execution = _Execution(engine, store, config, sampling)
-        await execution.run(_units(planned, done, lambda: engine.capabilities.native_n), total)
+        total = sum(len(u.keep) for u in units(plan.tasks, done, lambda: False))
+        if total:  # nothing left: no backend start, not one request
+            await start_engine(engine, store, resumed)
+            record_endpoint(store, engine, resumed, config.quiet)
+            todo = units(plan.tasks, done, lambda: engine.capabilities.native_n)
+            await execution.run(todo, total)
+        elif resumed:
+            store.update_manifest(resumed_at=[*store.read_manifest().get("resumed_at", []), now()])
+        doc = finish(plan, store, started, engine)
     finally:
         store.close()
         await engine.aclose()
-    tasks = await aggregate(planned, store)
+    if engine.breaker.opened is not None:
+        raise CircuitOpen(
+            f"{engine.breaker.opened}; stored work is kept in {store.path}: fix the endpoint and "
+            "rerun the same command",
+            cause=engine.breaker.opened.cause,
+        )
+    check_error_rate(config, doc, execution.causes, store)
+    return doc
+
+
+async def start_engine(engine: RetryingBackend, store: RunStore, resumed: bool) -> None:
+    try:
+        await engine.start(store.path)
+    except BaseException:
+        if not resumed:
+            store.discard_if_empty()  # a failed first start leaves no directory behind
+        raise
+
+
+def finish(plan: Plan, store: RunStore, started: float, engine: RetryingBackend) -> dict[str, Any]:
+    tasks = aggregate(plan.tasks, store)
     doc = results_document(
         store.read_manifest(),
         tasks,
@@ -374,16 +401,36 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
         },
     )
     store.write_results(doc)
-    attempts = sum(t["counts"]["attempts"] for t in tasks.values())
-    errors = sum(
-        t["counts"].get("errors", 0) + t["counts"].get("missing", 0) for t in tasks.values()
-    )
-    if attempts and errors / attempts > config.max_error_rate:
-        raise ErrorRateExceeded(
-            f"{errors} of {attempts} attempts failed (limit {config.max_error_rate:.1%}); "
-            f"results in {store.path}; rerun the same command to retry only those"
-        )
     return doc
+
+
+def check_error_rate(
+    config: RunConfig, doc: Mapping[str, Any], causes: Counter[str], store: RunStore
+) -> None:
+    tasks = doc["tasks"].values()
+    attempts = sum(t["counts"]["attempts"] for t in tasks)
+    errors = sum(t["counts"].get("errors", 0) + t["counts"].get("missing", 0) for t in tasks)
+    if not attempts or errors / attempts <= config.max_error_rate:
+        return
+    if not causes:  # failures from an earlier session: read their messages back
+        causes = Counter(
+            stored_cause(r.error or "")
+            for r in store.iter_records(light=True)
+            if r.status == "error"
+        )
+    common = ", ".join(f"{cause} ({count})" for cause, count in causes.most_common(2))
+    raise ErrorRateExceeded(
+        f"{errors} of {attempts} attempts failed"
+        + (f", most often {common}" if common else "")
+        + f" (limit {config.max_error_rate:.1%}); results in {store.path}; rerun the same "
+        "command to retry only those"
+    )
+
+
+def stored_cause(message: str) -> str:
+    """The cause key at the start of a stored error message (``HTTP 401 from ...``)."""
+    head = message.split(" from ", 1)[0] if message.startswith("HTTP ") else message
+    return head.split(":", 1)[0][:60] or "unknown"
 
 
 def run(config: RunConfig) -> dict[str, Any]:

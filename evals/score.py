@@ -19,8 +19,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from evalr import registry
+from evalr import taskref
 from evalr.errors import ConfigError, DataError
+from evalr.grading import Grading
 from evalr.reasoning import split_reasoning
 from evalr.task import Task
 from evalr.types import Completion, Grade, Sample
@@ -61,14 +62,15 @@ def _check(number: int, row: Any, default_task: str | None) -> _Row:
 class _Tasks:
     """Tasks and their samples by id, loaded once per (task, seed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sandbox: str | None = None) -> None:
+        self.sandbox = sandbox
         self._tasks: dict[str, Task] = {}
         self._samples: dict[tuple[str, int], dict[str, Sample]] = {}
 
     def task(self, row: _Row) -> Task:
         if row.task not in self._tasks:
             try:
-                self._tasks[row.task] = registry.load("task", row.task)()
+                self._tasks[row.task] = taskref.resolve(row.task, sandbox=self.sandbox).task
             except ConfigError as exc:
                 raise ConfigError(f"row {row.number}: {exc}") from None
         return self._tasks[row.task]
@@ -84,27 +86,32 @@ class _Tasks:
         return found if row.gold is None else replace(found, target=row.gold)
 
 
-async def _grade_group(task: Task, sample: Sample, rows: list[_Row]) -> list[Grade]:
-    completions = []
-    for row in rows:
-        reasoning, answer = split_reasoning(row.response)
-        completions.append(Completion(text=answer, reasoning=reasoning))
-    extracted = [task.grader.extract(sample, c) for c in completions]
-    return await task.grader.grade(sample, extracted)
+def as_completion(response: str) -> Completion:
+    """A stored response as the backend would have returned it: reasoning split off."""
+    reasoning, answer = split_reasoning(response)
+    return Completion(text=answer, reasoning=reasoning)
 
 
 async def _grade_all(groups: Mapping[Any, tuple[Task, Sample, list[_Row]]]) -> dict[int, Grade]:
-    results = await asyncio.gather(*(_grade_group(*group) for group in groups.values()))
+    grading = Grading()
+    results = await asyncio.gather(
+        *(
+            grading.grade(task, sample, [as_completion(r.response) for r in rows])
+            for task, sample, rows in groups.values()
+        )
+    )
     graded: dict[int, Grade] = {}
     for (_, _, rows), grades in zip(groups.values(), results, strict=True):
         graded.update((row.number, grade) for row, grade in zip(rows, grades, strict=True))
     return graded
 
 
-def score_rows(rows: Iterable[Mapping[str, Any]], default_task: str | None) -> Iterator[dict]:
+def score_rows(
+    rows: Iterable[Mapping[str, Any]], default_task: str | None, sandbox: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Every input row, in order, with ``correct`` (bool) and ``extracted`` (str or None)."""
     checked = [_check(n, row, default_task) for n, row in enumerate(rows, 1)]
-    tasks = _Tasks()
+    tasks = _Tasks(sandbox)
     groups: dict[tuple[str, int, str, str | None], tuple[Task, Sample, list[_Row]]] = {}
     for row in checked:
         key = (row.task, row.seed, row.id, row.gold)

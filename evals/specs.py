@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from evalr import registry
 from evalr.errors import ConfigError
+from evalr.secrets import redact_url
 
 USER_PRESETS_ENV = "EVALR_MODELS"
 # Options that change how evalr reaches a model, not what it answers: a resume may change them
@@ -43,7 +44,9 @@ class ModelSpec:
 
     @property
     def text(self) -> str:
-        query = f"?{urlencode(sorted(self.options.items()), safe='/:')}" if self.options else ""
+        """The spec as stored and shown: URLs without their user-info (credentials)."""
+        shown = {k: redact_url(v) for k, v in self.options.items()}
+        query = f"?{urlencode(sorted(shown.items()), safe='/:')}" if shown else ""
         return f"{self.backend}:{self.target}{query}"
 
     @property

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -12,13 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from evalr.errors import ConfigError, DataError, ResumeError
+from evalr.errors import ConfigError, DataError, LockedError, ResumeError, StorageError
+from evalr.secrets import Scrubber
 from evalr.types import Completion, Grade, Usage
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.jsonl"
 RESULTS = "results.json"
-RESULTS_SCHEMA = 1
+PROBLEMS = "problems.jsonl"
+LOCK = ".lock"
+# 2: per-problem outcomes, completeness and protocol deviations (readers accept 1 and 2).
+RESULTS_SCHEMA = 2
+# When a resume refuses a different protocol, the difference a user most likely made by
+# accident comes first: a quick --limit run, then a different k, then everything else.
+_TELLING = (".limit:", ".k:", "sampling.", "model:")
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class SampleRecord:
                 "extracted": g.extracted,
                 "verdict": g.verdict,
                 "details": dict(g.details),
+                "answer_class": g.answer_class,
             },
             "error": self.error,
             "prompt_meta": dict(self.prompt_meta),
@@ -116,14 +125,36 @@ def _drop_torn_tail(path: Path) -> None:
             fh.truncate(pos)
 
 
-def _write_atomic(path: Path, data: Mapping[str, Any]) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write beside and rename: a reader sees the old file or the new one, never half of one.
+
+    A failed write (full disk, file-size limit, Ctrl-C) removes its temporary file; an OS
+    failure is one StorageError naming the directory. The old file is untouched either way.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StorageError(
+                f"cannot write {path.name} in {path.parent}: {exc.strerror or exc}; nothing "
+                "stored was lost: free space and rerun the same command"
+            ) from None
+        raise
+
+
+def _json_text(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def _telling_first(diff: str) -> int:
+    return next((i for i, mark in enumerate(_TELLING) if mark in diff), len(_TELLING))
 
 
 def _differences(old: Any, new: Any, where: str = "") -> Iterator[str]:
@@ -137,8 +168,10 @@ def _differences(old: Any, new: Any, where: str = "") -> Iterator[str]:
 class RunStore:
     """Append-only journal plus manifest and results; safe against a kill at any point."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, scrubber: Scrubber | None = None) -> None:
         self.path = path
+        # Every line this store writes passes through it: configured secrets never reach disk.
+        self.scrubber = scrubber or Scrubber()
         self._fh: Any = None
         self._lock: Any = None
 
@@ -164,7 +197,7 @@ class RunStore:
         stored = self.read_manifest().get("protocol", {})
         # Compare as stored: JSON turns tuples into lists, which must not count as a change.
         now_as_json = json.loads(json.dumps(protocol, ensure_ascii=False, default=str))
-        diffs = list(_differences(stored, now_as_json))
+        diffs = sorted(_differences(stored, now_as_json), key=_telling_first)
         if diffs:
             more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
             raise ResumeError(
@@ -172,7 +205,7 @@ class RunStore:
                 "use --out for a new directory"
             )
 
-    def create(self, manifest: Mapping[str, Any]) -> None:
+    def _writable_dir(self) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / ".write-test"
@@ -180,10 +213,39 @@ class RunStore:
             probe.unlink()
         except OSError as exc:
             raise ConfigError(f"cannot write to {self.path}: {exc.strerror}; pick --out") from None
-        _write_atomic(self.manifest_path, manifest)
+
+    def prepare(self) -> None:
+        """Make the directory (a fresh run) and take its one-writer lock, before anything is
+        read or written in it."""
+        self._writable_dir()
+        self.lock()
+
+    def create(self, manifest: Mapping[str, Any]) -> None:
+        if not self.path.is_dir():
+            self._writable_dir()
+        self._write_json(self.manifest_path, manifest)
+
+    def _write_json(self, path: Path, data: Mapping[str, Any]) -> None:
+        write_atomic(path, self.scrubber.scrub(_json_text(data)))
 
     def update_manifest(self, **fields: Any) -> None:
-        _write_atomic(self.manifest_path, {**self.read_manifest(), **fields})
+        self._write_json(self.manifest_path, {**self.read_manifest(), **fields})
+
+    def write_problems(self, rows: list[Mapping[str, Any]]) -> None:
+        """``problems.jsonl``: each planned problem's prompt, gold and metadata, so reports
+        show what was asked without the dataset."""
+        text = "".join(
+            json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+            for row in rows
+        )
+        write_atomic(self.path / PROBLEMS, self.scrubber.scrub(text))
+
+    def read_problems(self) -> list[dict[str, Any]]:
+        path = self.path / PROBLEMS
+        if not path.is_file():
+            return []  # runs made before problems were stored
+        with open(path, encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
 
     def records(self, light: bool = False) -> list[SampleRecord]:
         return list(self.iter_records(light))
@@ -222,23 +284,40 @@ class RunStore:
         """Append records in one write; flushed, so they survive a SIGKILL of this process."""
         if not records:
             return
-        if self._fh is None:
-            self._fh = open(self.path / SAMPLES, "a", encoding="utf-8")  # noqa: SIM115
-        self._fh.write("".join(r.to_json() + "\n" for r in records))
-        self._fh.flush()
+        text = self.scrubber.scrub("".join(r.to_json() + "\n" for r in records))
+        try:
+            if self._fh is None:
+                self._fh = open(self.path / SAMPLES, "a", encoding="utf-8")  # noqa: SIM115
+            self._fh.write(text)
+            self._fh.flush()
+        except OSError as exc:
+            # Lines written before the failure are kept; a torn last one is dropped on the
+            # next read, which is exactly what a kill mid-write leaves.
+            self._discard_handle()
+            raise StorageError(
+                f"cannot store completions in {self.path}: {exc.strerror or exc}; what was "
+                "stored is kept: free space and rerun the same command to continue"
+            ) from None
+
+    def _discard_handle(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            # A buffer that cannot be flushed held bytes that were never acknowledged.
+            with contextlib.suppress(OSError):
+                fh.close()
 
     def rewrite(self, records: list[SampleRecord]) -> None:
-        """Replace the journal (re-scoring); atomic, so a kill leaves the old one intact."""
-        tmp = self.path / f".{SAMPLES}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for record in records:
-                fh.write(record.to_json() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path / SAMPLES)
+        """Replace the journal (re-scoring); atomic, so a kill leaves the old one intact.
+
+        Only under this process's lock: another writer may be appending to the journal.
+        """
+        if self._lock is None:
+            raise RuntimeError("rewrite() needs the run directory's lock")
+        text = "".join(record.to_json() + "\n" for record in records)
+        write_atomic(self.path / SAMPLES, self.scrubber.scrub(text))
 
     def write_results(self, results: Mapping[str, Any]) -> None:
-        _write_atomic(self.path / RESULTS, results)
+        self._write_json(self.path / RESULTS, results)
 
     def read_results(self) -> dict[str, Any]:
         path = self.path / RESULTS
@@ -253,7 +332,7 @@ class RunStore:
 
     def discard_if_empty(self) -> None:
         """Remove a run directory that holds nothing but evalr's own bookkeeping."""
-        own = {MANIFEST, ".lock"}
+        own = {MANIFEST, PROBLEMS, LOCK}
         if self.path.is_dir() and {p.name for p in self.path.iterdir()} <= own:
             self.close()
             for name in own:
@@ -264,20 +343,22 @@ class RunStore:
         """One writer per run directory: two processes would each send every request."""
         import fcntl
 
-        self._lock = open(self.path / ".lock", "w")  # noqa: SIM115
+        try:
+            self._lock = open(self.path / LOCK, "w")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigError(f"cannot write to {self.path}: {exc.strerror}") from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
             self._lock = None
-            raise ConfigError(
-                f"another evalr process is running in {self.path}; wait for it or use --out"
+            raise LockedError(
+                f"another evalr process is writing to {self.path}; wait for it to finish "
+                "(or stop it) and run this again"
             ) from None
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self._discard_handle()
         if self._lock is not None:
             self._lock.close()  # closing the file releases the lock
             self._lock = None
