@@ -1,0 +1,1 @@
+"""The built-in ``evalr`` commands, one module per family; see ``evalr.cli``."""
