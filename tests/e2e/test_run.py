@@ -52,9 +52,15 @@ def test_run_writes_manifest_first_records_and_results(chat_server, evalr, tmp_p
     assert stats["known"]["choices"] == len(counts)
     assert graded_correct == stats["correct"]
 
-    # Every attempt had its own seed, and the protocol's sampling settings were sent.
-    seeds = {(r["task"], r["sample_id"], r["attempt"]): r["seed"] for r in records(out)}
-    assert len(set(seeds.values())) == len(seeds)
+    # Each record stores the seed that was sent: one per n-sample request (a problem's k
+    # attempts), distinct across problems; and the protocol's sampling settings were sent.
+    rows = records(out)
+    assert all(r["seed"] == r["completion"]["request"]["seed"] for r in rows)
+    per_problem = {(r["task"], r["sample_id"]): set() for r in rows}
+    for r in rows:
+        per_problem[(r["task"], r["sample_id"])].add(r["seed"])
+    assert all(len(seeds) == 1 for seeds in per_problem.values())
+    assert len({next(iter(s)) for s in per_problem.values()}) == len(per_problem)
     assert {p["temperature"] for p in stats["params"]} == {0.6}
     assert {p["top_p"] for p in stats["params"]} == {0.95}
     assert {p["max_tokens"] for p in stats["params"]} == {32768}

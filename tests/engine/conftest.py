@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from evalr.task import Task
 
+from . import doubles
+
 
 @pytest.fixture
-def use_tasks(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Make the runner build the given in-memory tasks instead of entry-point plugins."""
+def use_tasks() -> Iterator[Callable[..., None]]:
+    """Name in-memory tasks for ``doubles.config``: RunConfig then carries the Task objects."""
 
     def install(*tasks: Task) -> None:
-        by_name = {t.name: t for t in tasks}
-        monkeypatch.setattr("evalr.runner.build_task", lambda name, options: by_name[name])
+        doubles.INSTALLED.clear()
+        doubles.INSTALLED.update({t.name: t for t in tasks})
 
-    return install
+    yield install
+    doubles.INSTALLED.clear()

@@ -66,6 +66,10 @@ def toy_task(
     )
 
 
+def other_toy_task() -> Task:
+    return toy_task(name="other")
+
+
 @dataclass
 class ScriptedBackend:
     """Answers ``\\boxed{answer(seed)}``; raises TransientBackendError for seeds in ``fail``."""
@@ -111,9 +115,14 @@ class ScriptedBackend:
         return [s for r in self.requests for s in r.seeds]
 
 
-def config(out: Path, tasks: tuple[str, ...] = ("toy",), **kw: Any) -> RunConfig:
+# Tasks installed by the ``use_tasks`` fixture, by name: config() passes the objects themselves.
+INSTALLED: dict[str, Task] = {}
+
+
+def config(out: Path, tasks: tuple[str | Task, ...] = ("toy",), **kw: Any) -> RunConfig:
     from evalr.retry import RetryPolicy
 
     kw.setdefault("retry", RetryPolicy(attempts=1, base_s=0.0))
     kw.setdefault("quiet", True)
-    return RunConfig(model=ModelSpec("fake", "constant"), tasks=tasks, out=out, **kw)
+    refs = tuple(INSTALLED.get(t, t) if isinstance(t, str) else t for t in tasks)
+    return RunConfig(model=ModelSpec("fake", "constant"), tasks=refs, out=out, **kw)

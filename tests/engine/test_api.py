@@ -15,11 +15,10 @@ from .doubles import ToyGrader, toy_task
 
 
 def test_run_and_load_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    tasks = {"one": toy_task(name="one"), "two": toy_task(name="two", target="41")}
-    monkeypatch.setattr("evalr.runner.build_task", lambda name, options: tasks[name])
-    doc = evalr.run("fake:constant?answer=42", "one,two", samples=2, out=tmp_path / "a")
+    tasks = [toy_task(name="one"), toy_task(name="two", target="41")]
+    doc = evalr.run("fake:constant?answer=42", tasks, samples=2, out=tmp_path / "a")
     assert set(doc["tasks"]) == {"one", "two"}
-    assert doc["schema_version"] == 1 and doc["protocol"] == "r1"
+    assert doc["schema_version"] == 2 and doc["protocol"] == "r1"
     assert doc["model"] == "fake:constant?answer=42"
 
     frame = evalr.load_runs([tmp_path / "a"])
@@ -34,18 +33,13 @@ def test_load_runs_missing_dir(tmp_path: Path) -> None:
         evalr.load_runs([tmp_path / "absent"])
 
 
-def test_rescore_repairs_grading_failures_without_requests(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rescore_repairs_grading_failures_without_requests(tmp_path: Path) -> None:
     broken = toy_task(problems=2, grader=ToyGrader(fail_for=frozenset({"p1"})))
-    monkeypatch.setattr("evalr.runner.build_task", lambda name, options: broken)
     with pytest.raises(ErrorRateExceeded):
-        evalr.run("fake:constant?answer=42", "toy", samples=2, out=tmp_path)
+        evalr.run("fake:constant?answer=42", broken, samples=2, out=tmp_path)
     before = (tmp_path / "samples.jsonl").read_text()
 
-    fixed = toy_task(problems=2)
-    monkeypatch.setattr("evalr.rescore.build_task", lambda name, options: fixed)
-    doc = rescore(tmp_path)
+    doc = rescore(tmp_path, [toy_task(problems=2)])
     toy = doc["tasks"]["toy"]
     assert toy["counts"]["errors"] == 0 and toy["metrics"]["pass@1"]["n"] == 2
     assert json.loads((tmp_path / "results.json").read_text())["tasks"] == doc["tasks"]
@@ -57,25 +51,25 @@ def test_rescore_repairs_grading_failures_without_requests(
 
 
 def test_rescore_refuses_a_changed_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("evalr.runner.build_task", lambda name, options: toy_task())
-    evalr.run("fake:constant", "toy", samples=1, out=tmp_path)
-    monkeypatch.setattr("evalr.rescore.build_task", lambda name, options: toy_task(target="7"))
+    evalr.run("fake:constant", toy_task(), samples=1, out=tmp_path)
     with pytest.raises(DataError, match="dataset differs"):
-        rescore(tmp_path)
+        rescore(tmp_path, [toy_task(target="7")])
 
 
 def test_resume_regrades_grading_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     broken = toy_task(problems=2, grader=ToyGrader(fail_for=frozenset({"p1"})))
-    monkeypatch.setattr("evalr.runner.build_task", lambda name, options: broken)
     with pytest.raises(ErrorRateExceeded):
-        evalr.run("fake:constant?answer=42", "toy", samples=2, out=tmp_path)
-    monkeypatch.setattr("evalr.runner.build_task", lambda name, options: toy_task(problems=2))
-    doc = evalr.run("fake:constant?answer=42", "toy", samples=2, out=tmp_path)
+        evalr.run("fake:constant?answer=42", broken, samples=2, out=tmp_path)
+    doc = evalr.run("fake:constant?answer=42", toy_task(problems=2), samples=2, out=tmp_path)
     assert doc["tasks"]["toy"]["counts"]["errors"] == 0
 
 
 def test_run_accepts_spaced_task_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    tasks = {"one": toy_task(name="one"), "two": toy_task(name="two")}
-    monkeypatch.setattr("evalr.runner.build_task", lambda name, options: tasks[name])
-    doc = evalr.run("fake:constant", "one, two", samples=1, out=tmp_path)
-    assert set(doc["tasks"]) == {"one", "two"}
+    # module:factory references, as --tasks takes them, with spaces around the commas.
+    doc = evalr.run(
+        "fake:constant",
+        "engine.doubles:toy_task , engine.doubles:other_toy_task",
+        samples=1,
+        out=tmp_path,
+    )
+    assert set(doc["tasks"]) == {"toy", "other"}

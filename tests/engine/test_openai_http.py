@@ -359,7 +359,6 @@ def test_missing_api_key_is_a_config_error(tmp_path: Path, monkeypatch: pytest.M
 def test_run_through_http_with_faults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run over real HTTP: faults retried, one record per attempt, no key on disk."""
     task = toy_task(problems=3)
-    monkeypatch.setattr("evalr.runner.build_task", lambda name, options: task)
 
     async def go() -> Server:
         async with Server(honour_n=False) as server:
@@ -368,7 +367,7 @@ def test_run_through_http_with_faults(tmp_path: Path, monkeypatch: pytest.Monkey
             server.script = [server.answer, status(500), server.answer, retry_later]
             config = RunConfig(
                 model=parse(server.spec_text()),
-                tasks=("toy",),
+                tasks=(task,),
                 samples=4,
                 out=tmp_path / "run",
                 retry=RetryPolicy(attempts=3, base_s=0.0),

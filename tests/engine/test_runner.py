@@ -195,7 +195,9 @@ def test_native_n_one_request_per_problem_and_resume_stores_only_the_missing(
     # Lose attempts 1 and 3 of p0 (as if killed before they were stored), then resume.
     store = RunStore(tmp_path)
     kept = [r for r in store.records() if not (r.sample_id == "p0" and r.attempt in (1, 3))]
+    store.lock()
     store.rewrite(kept)
+    store.close()
     again = ScriptedBackend(native_n=True)
     run(config(tmp_path, samples=4), again)
     # The whole group is asked again (same seeds, same n), so a seed-honouring server returns
@@ -299,7 +301,9 @@ def test_bad_backend_options_leave_no_run_directory(tmp_path: Path, use_tasks: I
     from evalr.runner import RunConfig
 
     use_tasks(toy_task(problems=1))
-    bad = RunConfig(model=ModelSpec("fake", "constnat"), tasks=("toy",), out=tmp_path / "run")
+    bad = RunConfig(
+        model=ModelSpec("fake", "constnat"), tasks=(toy_task(problems=1),), out=tmp_path / "run"
+    )
     with pytest.raises(ConfigError, match="constnat"):
         asyncio.run(run_async(bad))
     assert not (tmp_path / "run").exists()

@@ -65,15 +65,15 @@ def test_manifest_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     store = RunStore(tmp_path)
     store.create({"run_id": "old"})
 
-    def torn_dump(data: object, fh: object, **kw: object) -> None:
-        fh.write('{"run_id": "ne')  # type: ignore[attr-defined]
-        raise KeyboardInterrupt  # killed mid-write
+    def killed_before_rename(src: object, dst: object) -> None:
+        raise KeyboardInterrupt  # the new file is written beside, never renamed
 
-    monkeypatch.setattr(store_mod.json, "dump", torn_dump)
+    monkeypatch.setattr(store_mod.os, "replace", killed_before_rename)
     with pytest.raises(KeyboardInterrupt):
         store.update_manifest(run_id="new")
     monkeypatch.undo()
     assert store.read_manifest() == {"run_id": "old"}
+    assert not list(tmp_path.glob(".*.tmp"))  # and the temporary file is gone
 
 
 def test_corrupt_manifest_is_a_data_error(tmp_path: Path) -> None:
@@ -147,8 +147,11 @@ def test_check_resumable_names_the_first_difference(tmp_path: Path) -> None:
     with pytest.raises(ResumeError) as err:
         store.check_resumable(changed)
     message = str(err.value)
-    assert "seed: stored 0, now 1" in message
+    # The most telling difference first: k before the seed.
+    assert "tasks.toy.k: stored 4, now 8" in message
     assert "and 1 more" in message
+    with pytest.raises(ResumeError, match="seed: stored 0, now 1"):
+        store.check_resumable({**protocol, "seed": 1})
     with pytest.raises(ResumeError, match=r"tasks\.toy\.k: stored 4, now 8"):
         store.check_resumable({**protocol, "tasks": {"toy": {"k": 8, "limit": None}}})
 
@@ -175,7 +178,11 @@ def test_rewrite_replaces_journal(tmp_path: Path) -> None:
     for i in range(3):
         store.append(record(f"p{i}"))
     store.close()
+    with pytest.raises(RuntimeError, match="lock"):
+        store.rewrite([record("p9")])  # never without the one-writer lock
+    store.lock()
     store.rewrite([record("p9")])
+    store.close()
     assert [r.sample_id for r in store.records()] == ["p9"]
     assert not list(tmp_path.glob(".*.tmp"))
 
