@@ -20,7 +20,16 @@ USER_PRESETS_ENV = "EVALR_MODELS"
 # Options that change how evalr reaches a model, not what it answers: a resume may change them
 # (a vLLM server restarted on another port is the same model).
 TRANSPORT_OPTIONS = frozenset(
-    {"base_url", "api_key_env", "timeout_s", "max_connections", "native_n", "port", "host"}
+    {
+        "base_url",
+        "api_key_env",
+        "timeout_s",
+        "max_connections",
+        "native_n",
+        "port",
+        "host",
+        "stream",
+    }
 )
 _SAMPLING_KEYS = {"temperature": float, "top_p": float, "max_tokens": int}
 

@@ -11,29 +11,24 @@ Run it: ``python -m evalr.testing.server --port 0 --latency-ms 500 --fail-rate 0
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import json
-import os
-import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
-from evalr.testing.mirror import mirror_answer_key
-from evalr.testing.oracle import AnswerKey, Oracle, Reply, unit_hash
+from evalr.testing.oracle import Oracle, Reply, unit_hash
 from evalr.testing.requestlog import RequestKey, RequestLog
+from evalr.testing.sse import stream_reply
 
 HOST = "127.0.0.1"
-FailMode = Literal["429", "500", "503", "drop", "hang"]
-FAIL_MODES: tuple[str, ...] = ("429", "500", "503", "drop", "hang")
+FailMode = Literal["429", "500", "503", "drop", "hang", "html", "garbage"]
+FAIL_MODES: tuple[str, ...] = ("429", "500", "503", "drop", "hang", "html", "garbage")
+WEB_PAGE = "<!DOCTYPE html><html><head><title>Welcome</title></head><body>It works!</body></html>"
 
 
 @dataclass(frozen=True)
@@ -60,6 +55,10 @@ class ServerConfig:
     max_concurrency: int | None = None
     api_key: str | None = None
     strict_model: bool = False
+    # Error bodies repeat the request's Authorization header, as some proxies' debug pages do.
+    echo_headers: bool = False
+    # Every path answers 200 with an HTML page: a web server, not an OpenAI-compatible API.
+    web_page: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,9 +76,15 @@ class _Call:
 
 
 def _error(
-    status: int, message: str, kind: str, headers: Mapping[str, str] | None = None
+    status: int,
+    message: str,
+    kind: str,
+    headers: Mapping[str, str] | None = None,
+    echo: Mapping[str, str] | None = None,
 ) -> web.Response:
-    body = {"error": {"message": message, "type": kind, "code": status}}
+    body: dict[str, Any] = {"error": {"message": message, "type": kind, "code": status}}
+    if echo:
+        body["error"]["request_headers"] = dict(echo)
     return web.json_response(body, status=status, headers=headers)
 
 
@@ -143,7 +148,9 @@ class ChatCompletionsServer:
         return asyncio.Semaphore(limit) if limit else None
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(
+            client_max_size=64 * 1024 * 1024, middlewares=[self._web_page_middleware]
+        )
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/health", self._health)
@@ -178,6 +185,18 @@ class ChatCompletionsServer:
 
     # -- handlers -----------------------------------------------------------------------------
 
+    @web.middleware
+    async def _web_page_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.config.web_page and not request.path.startswith(("/stats", "/control")):
+            self._log.statuses["html"] += 1
+            return web.Response(text=WEB_PAGE, content_type="text/html")
+        return await handler(request)
+
+    def _echo(self, request: web.Request) -> dict[str, str] | None:
+        if not self.config.echo_headers:
+            return None
+        return {"Authorization": request.headers.get("Authorization", "")}
+
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -209,7 +228,9 @@ class ChatCompletionsServer:
         if expected is None or request.headers.get("Authorization") == f"Bearer {expected}":
             return None
         self._log.statuses["401"] += 1
-        return _error(401, "Incorrect API key provided.", "authentication_error")
+        return _error(
+            401, "Incorrect API key provided.", "authentication_error", echo=self._echo(request)
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         if (denied := self._check_key(request)) is not None:
@@ -241,8 +262,6 @@ class ChatCompletionsServer:
         messages = body["messages"]
         if not isinstance(messages, list) or not messages:
             raise ValueError("messages must be a non-empty list")
-        if body.get("stream"):
-            raise ValueError("streaming is not supported")
         users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
         prompt = users[-1] if users else _text(messages[-1].get("content"))
         last = messages[-1]
@@ -290,11 +309,14 @@ class ChatCompletionsServer:
                 await asyncio.sleep(delay / 1000)
             if fault is not None:
                 return await self._inject(request, fault)
-            return self._answer(call, replies)
+            payload = self._answer(call, replies)
+            if call.body.get("stream"):
+                return await stream_reply(request, payload, call.body.get("stream_options"))
+            return web.Response(body=json.dumps(payload).encode(), content_type="application/json")
         finally:
             log.leave()
 
-    def _answer(self, call: _Call, replies: list[Reply]) -> web.Response:
+    def _answer(self, call: _Call, replies: list[Reply]) -> dict[str, Any]:
         cfg, log = self.config, self._log
         choices, completion_tokens, reasoning_tokens = [], 0, 0
         for index, reply in enumerate(replies):
@@ -336,7 +358,7 @@ class ChatCompletionsServer:
             log.known_choices += call.n
             log.last_known_answer_at = time.time()
         log.statuses["200"] += 1
-        return web.Response(body=json.dumps(payload).encode(), content_type="application/json")
+        return payload
 
     def _fault(self, call: _Call) -> str | None:
         cfg = self.config
@@ -365,9 +387,13 @@ class ChatCompletionsServer:
         if fault == "hang":
             await asyncio.sleep(self.config.hang_s)
             fault = "503"
+        if fault == "html":  # a proxy's or load balancer's page, with a 200
+            return web.Response(text=WEB_PAGE, content_type="text/html")
+        if fault == "garbage":
+            return web.Response(body=b"\x00\x17 not json {", content_type="application/json")
         status = int(fault)
         kind = "server_error" if status >= 500 else "invalid_request_error"
-        return _error(status, f"injected failure ({status})", kind)
+        return _error(status, f"injected failure ({status})", kind, echo=self._echo(request))
 
 
 async def start_server(
@@ -379,117 +405,7 @@ async def start_server(
     return base_url, server.stop
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m evalr.testing.server", description=__doc__.split("\n")[0]
-    )
-    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    p.add_argument("--model", default="evalr-test", help="model id reported by /v1/models")
-    p.add_argument(
-        "--answers", type=Path, help="answer key: JSONL/JSON rows {match|sha256, answer, p?}"
-    )
-    p.add_argument(
-        "--answers-mirror", type=Path, help="also take gold answers from this data mirror"
-    )
-    p.add_argument(
-        "--p-correct", type=float, default=0.6, help="chance an attempt is right (default 0.6)"
-    )
-    p.add_argument(
-        "--reasoning",
-        choices=("field", "think", "none"),
-        default="field",
-        help="thinking in reasoning_content, inline in <think> tags, or absent",
-    )
-    p.add_argument("--reasoning-words", type=int, default=40, help="thinking length in tokens")
-    p.add_argument(
-        "--wrong-answers", type=int, default=3, help="distinct wrong answers per problem"
-    )
-    p.add_argument("--choice-style", choices=("answer", "boxed", "paren"), default="answer")
-    p.add_argument("--no-n", action="store_true", help="ignore n: always one choice")
-    p.add_argument("--ignore-seed", action="store_true", help="vary replies per call, not per seed")
-    p.add_argument("--latency-ms", type=float, default=0.0)
-    p.add_argument("--jitter-ms", type=float, default=0.0)
-    p.add_argument(
-        "--token-latency-ms", type=float, default=0.0, help="extra latency per generated token"
-    )
-    p.add_argument("--fail-rate", type=float, default=0.0)
-    p.add_argument(
-        "--fail-modes", default="429,500,drop", help=f"comma list of {','.join(FAIL_MODES)}"
-    )
-    p.add_argument("--fail-seed", type=int, default=0)
-    p.add_argument("--retry-after", type=float, default=0.0, help="seconds, sent with 429")
-    p.add_argument(
-        "--fail-match", action="append", default=[], help="prompt substring that always fails"
-    )
-    p.add_argument("--hang-s", type=float, default=30.0, help="how long the hang fault stalls")
-    p.add_argument(
-        "--max-concurrency", type=int, help="serve at most this many at once (queue the rest)"
-    )
-    p.add_argument("--api-key-env", help="require the key held in this environment variable")
-    p.add_argument("--strict-model", action="store_true")
-    args = p.parse_args(argv)
-    modes = tuple(m for m in args.fail_modes.split(",") if m)
-    if unknown := set(modes) - set(FAIL_MODES):
-        p.error(f"unknown fail modes: {', '.join(sorted(unknown))}")
-    args.fail_modes = modes
-    return args
-
-
-def config_from_args(args: argparse.Namespace) -> ServerConfig:
-    entries = AnswerKey.load(args.answers).entries if args.answers else ()
-    if args.answers_mirror:
-        entries += mirror_answer_key(args.answers_mirror).entries
-    key = AnswerKey(entries)
-    oracle = Oracle(
-        key=key,
-        p_correct=args.p_correct,
-        reasoning_style=args.reasoning,
-        reasoning_words=args.reasoning_words,
-        wrong_answers=args.wrong_answers,
-        choice_style=args.choice_style,
-    )
-    api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
-    if args.api_key_env and not api_key:
-        raise SystemExit(f"error: environment variable {args.api_key_env} is not set")
-    return ServerConfig(
-        oracle=oracle,
-        model=args.model,
-        supports_n=not args.no_n,
-        honors_seed=not args.ignore_seed,
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        token_latency_ms=args.token_latency_ms,
-        fail_rate=args.fail_rate,
-        fail_modes=args.fail_modes,
-        fail_seed=args.fail_seed,
-        retry_after_s=args.retry_after,
-        fail_match=tuple(args.fail_match),
-        hang_s=args.hang_s,
-        max_concurrency=args.max_concurrency,
-        api_key=api_key,
-        strict_model=args.strict_model,
-    )
-
-
-async def _serve_forever(config: ServerConfig, port: int) -> None:
-    server = ChatCompletionsServer(config)
-    await server.start(port)
-    print(f"listening on {server.url}", flush=True)
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
-    await done.wait()
-    await server.stop()
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = _parse_args(argv)
-    config = config_from_args(args)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_forever(config, args.port))
-    sys.stdout.flush()
-
-
 if __name__ == "__main__":
+    from evalr.testing.server_cli import main
+
     main()

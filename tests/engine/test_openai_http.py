@@ -254,11 +254,10 @@ def test_dropped_connections_are_transient(tmp_path: Path) -> None:
         async with Server() as server:
             backend = await started(server, tmp_path, native_n="false")
             try:
-                # A hang-up on a reused keep-alive connection is replayed once on a fresh one
-                # (the server may just have closed an idle socket): it must fail twice.
+                # Neither is retried inside the transport: the retry policy decides.
                 for replies, name in (
-                    ((hang_up, hang_up), "closed before any reply"),
-                    ((cut_short,), "broken reply"),
+                    ((hang_up,), "ServerDisconnected"),
+                    ((cut_short,), "ClientPayloadError|ServerDisconnected"),
                 ):
                     server.script.extend(replies)
                     with pytest.raises(TransientBackendError, match=name):
@@ -318,13 +317,8 @@ def test_rejected_without_a_key_says_how_to_give_one(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "listing",
-    [
-        web.Response(status=404),
-        web.Response(text="<html>a web page</html>", content_type="text/html"),
-        web.json_response(["not", "an", "object"]),
-        web.json_response({"data": ["org/model", None]}),
-    ],
-    ids=["404", "html", "list", "odd-entries"],
+    [web.Response(status=404), web.json_response({"data": ["org/model", None]})],
+    ids=["404", "odd-entries"],
 )
 def test_odd_model_listings_are_tolerated(tmp_path: Path, listing: web.Response) -> None:
     async def go() -> None:
@@ -336,6 +330,28 @@ def test_odd_model_listings_are_tolerated(tmp_path: Path, listing: web.Response)
                 assert len(await backend.generate(request(1))) == 1
             finally:
                 await backend.aclose()
+
+    arun(go())
+
+
+@pytest.mark.parametrize(
+    ("listing", "shown"),
+    [
+        (web.Response(text="<html>a web page</html>", content_type="text/html"), "text/html"),
+        (web.json_response(["not", "an", "object"]), "application/json"),
+        (web.Response(status=500, text="upstream down"), "HTTP 500"),
+    ],
+    ids=["html", "list", "500"],
+)
+def test_a_reply_that_is_not_an_openai_api_stops_the_start(
+    tmp_path: Path, listing: web.Response, shown: str
+) -> None:
+    async def go() -> None:
+        async with Server() as server:
+            server.models_reply = listing
+            with pytest.raises(ConfigError, match=shown):
+                await started(server, tmp_path)
+            assert server.chat == []  # nothing was asked of a wrong URL
 
     arun(go())
 

@@ -203,7 +203,6 @@ def test_bad_requests_get_openai_style_errors(serve):
     srv = serve(strict_model=True, model="served-model")
     status, reply, _ = post(srv.base_url, {"model": "served-model", "messages": []})
     assert status == 400 and "messages" in reply["error"]["message"]
-    assert post(srv.base_url, body(stream=True) | {"model": "served-model"})[0] == 400
     status, reply, _ = post(srv.base_url, body())
     assert status == 404 and "`m`" in reply["error"]["message"]
     assert srv.stats()["received"] == 1  # only the well-formed one reached the log
@@ -413,3 +412,55 @@ def test_command_line_server_prints_its_address_first_and_stops_on_sigterm(tmp_p
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def _stream(url: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    req = urllib.request.Request(
+        f"{url}/chat/completions",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        lines = [line.decode().strip() for line in resp]
+    data = [line[5:].strip() for line in lines if line.startswith("data:")]
+    assert data[-1] == "[DONE]"
+    return [json.loads(d) for d in data[:-1]]
+
+
+def test_streamed_reply_adds_up_to_the_plain_one(serve):
+    from evalr.backends.openai import assemble_stream
+
+    srv = serve(oracle=Oracle(key=key()))
+    request = body(seed=3, n=2)
+    _, plain, _ = post(srv.base_url, request)
+    events = _stream(
+        srv.base_url, {**request, "stream": True, "stream_options": {"include_usage": True}}
+    )
+    assert len(events) > 2 * 4  # several deltas per choice, then usage
+    assembled = assemble_stream(events)
+    assert assembled["usage"] == plain["usage"]
+    for got, want in zip(assembled["choices"], plain["choices"], strict=True):
+        assert got["message"]["content"] == want["message"]["content"]
+        assert got["message"].get("reasoning_content") == want["message"].get("reasoning_content")
+        assert got["finish_reason"] == want["finish_reason"]
+
+
+def test_echoed_headers_web_pages_and_garbage(serve):
+    srv = serve(api_key="sk-secret-value", echo_headers=True)
+    status, reply, _ = post(srv.base_url, body(), {"Authorization": "Bearer sk-wrong-one"})
+    assert status == 401 and reply["error"]["request_headers"]["Authorization"].endswith(
+        "wrong-one"
+    )
+    page = serve(web_page=True)
+    with urllib.request.urlopen(f"{page.base_url}/models", timeout=10) as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/html")
+    for mode in ("html", "garbage"):
+        faulty = serve(fail_rate=1.0, fail_modes=(mode,))
+        req = urllib.request.Request(
+            f"{faulty.base_url}/chat/completions", data=json.dumps(body()).encode()
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+            with pytest.raises(ValueError):
+                json.loads(resp.read())
