@@ -9,20 +9,33 @@ from importlib import import_module
 from typing import Any
 
 __all__ = [
+    "ChoiceGrader",
     "Completion",
     "Dataset",
     "DatasetInfo",
     "EvalrError",
+    "ExactGrader",
     "GenerationRequest",
     "Grade",
     "Grader",
+    "HubRef",
+    "IntegerGrader",
+    "MathGrader",
     "Message",
     "ModelSpec",
     "Prompt",
     "Sample",
     "Sampling",
     "Task",
+    "choice_prompt",
+    "hub_rows",
+    "load_problems",
+    "load_rows",
     "load_runs",
+    "math_prompt",
+    "mirror_rows",
+    "read_rows",
+    "rescore",
     "run",
 ]
 
@@ -40,8 +53,22 @@ _WHERE = {
     "Task": "evalr.task",
     "EvalrError": "evalr.errors",
     "ModelSpec": "evalr.specs",
+    # Building blocks for tasks in a plain Python file (``--tasks my_tasks:arith``).
+    "MathGrader": "evalr.graders",
+    "IntegerGrader": "evalr.graders",
+    "ChoiceGrader": "evalr.graders",
+    "ExactGrader": "evalr.graders",
+    "math_prompt": "evalr.tasks.prompts",
+    "choice_prompt": "evalr.tasks.prompts",
+    "HubRef": "evalr.data",
+    "read_rows": "evalr.data",
+    "hub_rows": "evalr.data",
+    "mirror_rows": "evalr.data",
+    "load_rows": "evalr.data",
     "run": "evalr.api",
+    "rescore": "evalr.api",
     "load_runs": "evalr.api",
+    "load_problems": "evalr.api",
 }
 
 

@@ -45,7 +45,7 @@ class RetryingBackend:
         self.policy = policy
         self.retries = 0
         self.breaker = breaker or Breaker()
-        self.scrubber = scrubber or Scrubber()
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
         self._rng = random.Random(seed)
 
     @property

@@ -9,6 +9,7 @@ and results.json is rebuilt from the journal alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections import Counter
@@ -109,8 +110,16 @@ class Execution:
         workers = max(total, 1) if caps.batching else self.config.concurrency
         if caps.max_concurrency:
             workers = min(workers, caps.max_concurrency)
+        tasks = [asyncio.ensure_future(self._worker(todo)) for _ in range(max(1, workers))]
         try:
-            await asyncio.gather(*(self._worker(todo) for _ in range(max(1, workers))))
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # One worker failed (a full disk) or the run was cancelled: stop the others before
+            # the store closes, so nothing is written after the error is reported.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         finally:
             self.progress.close()
 
@@ -262,11 +271,17 @@ def new_manifest(config: RunConfig, plan: Plan) -> dict[str, Any]:
     }
 
 
-def scrubber_for(config: RunConfig, backend: Backend) -> Scrubber:
-    """Every secret this run was configured with: the backend's keys and URL credentials."""
+def backend_secrets(backend: Backend) -> list[str]:
+    """The secrets a backend holds (API keys and the header values made from them)."""
     found: list[str] = []
     for value in getattr(backend, "secrets", lambda: ())():
         found += header_secrets(value)
+    return found
+
+
+def scrubber_for(config: RunConfig, backend: Backend) -> Scrubber:
+    """Every secret this run was configured with: the backend's keys and URL credentials."""
+    found = backend_secrets(backend)
     for value in config.model.options.values():
         found += url_secrets(str(value))
     return Scrubber(found)
@@ -353,6 +368,7 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
     store, resumed = open_store(config, plan, scrubber)
     engine = RetryingBackend(raw, config.retry, config.seed, Breaker(), scrubber)
     execution = Execution(engine, store, config, plan, Grading())
+    doc: dict[str, Any] | None = None
     try:
         stored = store.latest(light=True)
         execution.grading = Grading(known_classes(stored))
@@ -361,12 +377,18 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
         total = sum(len(u.keep) for u in units(plan.tasks, done, lambda: False))
         if total:  # nothing left: no backend start, not one request
             await start_engine(engine, store, resumed)
+            scrubber.add(backend_secrets(raw))  # keys read from the environment at start
             record_endpoint(store, engine, resumed, config.quiet)
             todo = units(plan.tasks, done, lambda: engine.capabilities.native_n)
             await execution.run(todo, total)
         elif resumed:
             store.update_manifest(resumed_at=[*store.read_manifest().get("resumed_at", []), now()])
         doc = finish(plan, store, started, engine)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Interrupted: results.json says what is stored and that the run is incomplete.
+        with contextlib.suppress(Exception):
+            finish(plan, store, started, engine)
+        raise
     finally:
         store.close()
         await engine.aclose()

@@ -170,6 +170,8 @@ class RunDir:
 def open_run(path: str | Path) -> RunDir:
     """A run directory, read (manifest and results only); a one-line DataError otherwise."""
     path = Path(path)
+    if path.is_file():
+        raise DataError(f"{path} is a file, not a run directory; give the directory holding it")
     if not path.is_dir():
         raise DataError(f"{path} is not a run directory (no such directory)")
     store = RunStore(path)

@@ -124,6 +124,8 @@ def score_rows(
         out = {**row.fields, "correct": bool(grade.correct), "extracted": grade.extracted}
         if grade.verdict is not None:  # code tasks: accepted, wrong_answer, time_limit, ...
             out["verdict"] = grade.verdict
+        if grade.answer_class is not None:  # the vote group among rows of the same problem
+            out["answer_class"] = grade.answer_class
         yield out
 
 

@@ -19,18 +19,20 @@ _MIN_LEN = 4  # shorter values would mask ordinary text; no real credential is t
 
 class Scrubber:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        values = {s for s in secrets if s and len(s) >= _MIN_LEN}
+        self.secrets: tuple[str, ...] = ()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """More secrets (a backend reads its key only when it starts)."""
+        values = {*self.secrets, *(s for s in secrets if s and len(s) >= _MIN_LEN)}
         # Longest first, so a key is masked whole before any shorter secret inside it.
-        self.secrets: tuple[str, ...] = tuple(sorted(values, key=len, reverse=True))
+        self.secrets = tuple(sorted(values, key=len, reverse=True))
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
-
-    def __bool__(self) -> bool:
-        return bool(self.secrets)
 
 
 def header_secrets(value: str) -> list[str]:

@@ -171,7 +171,7 @@ class RunStore:
     def __init__(self, path: Path, scrubber: Scrubber | None = None) -> None:
         self.path = path
         # Every line this store writes passes through it: configured secrets never reach disk.
-        self.scrubber = scrubber or Scrubber()
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
         self._fh: Any = None
         self._lock: Any = None
 

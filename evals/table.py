@@ -50,5 +50,17 @@ def results_table(results: Mapping[str, Any]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     model = results.get("model") or ""
-    head = f"model {model}  protocol {results.get('protocol')}"
+    protocol = str(results.get("protocol"))
+    deviations = results.get("deviations") or []
+    if deviations:
+        protocol += " (modified)"
+        notes.append(f"modified {results.get('protocol')}: {'; '.join(deviations)}")
+    if not results.get("complete", True):
+        missing, failed = results.get("missing_attempts", 0), results.get("failed_attempts", 0)
+        planned = sum(t["counts"].get("attempts", 0) for t in results.get("tasks", {}).values())
+        notes.append(
+            f"INCOMPLETE: {missing} of {planned} attempts not run, {failed} failed; the numbers "
+            "cover what is stored (rerun the same command to finish)"
+        )
+    head = f"model {model}  protocol {protocol}"
     return "\n".join([head, *lines, *notes])

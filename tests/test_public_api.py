@@ -10,20 +10,33 @@ import evalr
 import pytest
 
 DOCUMENTED = {
+    "ChoiceGrader",
     "Completion",
     "Dataset",
     "DatasetInfo",
     "EvalrError",
+    "ExactGrader",
     "GenerationRequest",
     "Grade",
     "Grader",
+    "HubRef",
+    "IntegerGrader",
+    "MathGrader",
     "Message",
     "ModelSpec",
     "Prompt",
     "Sample",
     "Sampling",
     "Task",
+    "choice_prompt",
+    "hub_rows",
+    "load_problems",
+    "load_rows",
     "load_runs",
+    "math_prompt",
+    "mirror_rows",
+    "read_rows",
+    "rescore",
     "run",
 }
 HEAVY = ("aiohttp", "pandas", "datasets", "math_verify", "numpy", "sympy")

@@ -122,6 +122,12 @@ class LMEvalBackend:
             raise ConfigError(
                 f"lm-eval has no model type {self.options.model_type!r} ({exc})"
             ) from None
+        except ImportError as exc:  # the class's module needs a package that is not installed
+            missing = getattr(exc, "name", None) or str(exc)
+            raise ConfigError(
+                f"lm-eval model type {self.options.model_type!r} needs {missing}, which is not "
+                f"installed; pip install {missing} (or the lm-eval extra that brings it)"
+            ) from None
         # Values typed exactly as lm-eval's own --model_args parser types them.
         args = {k: handle_arg_string(v) for k, v in self.options.model_args.items()}
         try:
