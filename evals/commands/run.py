@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from evalr.commands.gate import gate_against_options
 
 # LiveCodeBench's flags of the first release, kept one more release as aliases of -T options.
 _LCB_ALIASES = {
@@ -127,6 +128,7 @@ def task_options(pairs: tuple[str, ...], refs: tuple[str, ...]) -> dict[str, dic
 @click.option("--lcb-start", hidden=True, callback=_date)
 @click.option("--lcb-end", hidden=True, callback=_date)
 @click.option("--lcb-prompt", hidden=True, type=click.Choice(["r1", "generic"]))
+@gate_against_options
 def run(**kw: Any) -> int:
     """Evaluate a model on tasks; rerunning the same command resumes its run directory."""
     from dataclasses import replace
@@ -169,4 +171,8 @@ def run(**kw: Any) -> int:
     )
     results = run_config(config)
     click.echo(results_table(results))
+    if kw["gate_against"] is not None:
+        from evalr.commands.gate import run_directory, run_gate
+
+        return run_gate(kw["gate_against"], run_directory(kw["out"], config, results), kw)
     return 0
