@@ -78,6 +78,11 @@ class Planned:
     source: TaskSource = field(default_factory=lambda: TaskSource("object", ""))
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The task's params with the facts its loader found (recorded in the manifest)."""
+        return {**self.task.params, **self.dataset.facts}
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -62,8 +62,11 @@ def task_result(
     samples: Sequence[Sample],
     k: int,
     records: Mapping[tuple[str, str, int], SampleRecord],
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Aggregate one task over exactly the planned (sample, attempt) keys.
+
+    ``params``: the task's params with its loader's facts (the score's label among them).
 
     Besides the metrics, ``per_problem`` holds each problem's graded attempts, correct count and
     majority-vote outcome (columns, in dataset order): what gates, reports and intervals need,
@@ -112,7 +115,7 @@ def task_result(
         metrics = [*metrics, *task.metrics(outcomes)]
     out: dict[str, Any] = {
         # What the number may be called (a public-tests-only LiveCodeBench score is not one).
-        "label": str(task.params.get("label", task.name)),
+        "label": str((task.params if params is None else params).get("label", task.name)),
         "version": task.version,
         "k": k,
         "problems": len(samples),

@@ -204,7 +204,9 @@ class Execution:
 def aggregate(planned: Sequence[Planned], store: RunStore) -> dict[str, Any]:
     """Per-task results from the journal alone (stored grades and classes; no grader call)."""
     latest = store.latest(light=True)
-    return {p.task.name: task_result(p.task, p.samples, p.k, latest) for p in planned}
+    return {
+        p.task.name: task_result(p.task, p.samples, p.k, latest, p.params) for p in planned
+    }
 
 
 def known_classes(records: Mapping[Key, SampleRecord]) -> dict[ProblemKey, list[str]]:
@@ -264,7 +266,7 @@ def new_manifest(config: RunConfig, plan: Plan) -> dict[str, Any]:
                     **dict(p.dataset.info.extra),
                 },
                 "grader": dict(p.task.grader.describe()),
-                "params": dict(p.task.params),
+                "params": p.params,
             }
             for p in plan.tasks
         },

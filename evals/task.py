@@ -27,6 +27,9 @@ class DatasetInfo:
 class Dataset:
     samples: tuple[Sample, ...]
     info: DatasetInfo
+    # Facts found while loading (which test set graded each problem, a score's label): they
+    # join the task's params in the manifest and results; the Task itself is never changed.
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

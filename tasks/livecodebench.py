@@ -8,7 +8,7 @@
   public tests parsed from them) plus ``lcb_v5_hidden_tests_harvested_from_o1_failures.jsonl``
   (a few hidden tests). Each problem records which set graded it (``test_set``: ``hidden``
   = LCB's public + private tests, ``public``, or ``public+partial_hidden``). Only a run graded
-  entirely on ``hidden`` is a LiveCodeBench score; ``Task.params["lcb_score"]`` says which.
+  entirely on ``hidden`` is a LiveCodeBench score; the Dataset's ``facts["lcb_score"]`` says.
 - Window: ``window="r1"`` is the DeepSeek-R1 paper's 2024-08-01..2025-01-31 (inclusive, on
   ``contest_date``, as lcb_runner filters); ``start``/``end`` override either bound.
 - Prompt: ``style="r1"`` (default) is lcb_runner's DeepSeek-R1 template as one user turn, no
@@ -270,10 +270,10 @@ def _in_window(date: Any, lo: str | None, hi: str | None) -> bool:
 
 
 class _Loader:
-    """Loads once; the test-set facts it finds go into the task's params (the manifest)."""
+    """Loads the rows; the test-set facts it finds travel with the Dataset (``facts``)."""
 
-    def __init__(self, release: str, lo: str | None, hi: str | None, params: dict) -> None:
-        self.release, self.lo, self.hi, self.params = release, lo, hi, params
+    def __init__(self, release: str, lo: str | None, hi: str | None) -> None:
+        self.release, self.lo, self.hi = release, lo, hi
 
     def __call__(self, seed: int) -> Dataset:
         found = _hub_files(self.release)
@@ -288,7 +288,7 @@ class _Loader:
         if len({s.id for s in samples}) != len(samples):
             raise DataError(f"livecodebench: duplicate question_id in {found.source}")
         sets = Counter(str(s.metadata["test_set"]) for s in samples)
-        self.params.update(
+        facts = dict(
             problems=len(samples),
             skipped_without_tests=skipped,
             test_sets=dict(sorted(sets.items())),
@@ -308,7 +308,7 @@ class _Loader:
                 "ids_sha256": rows_sha256(tuple({"id": i, "set": t} for i, t in ids)),
             },
         )
-        return Dataset(tuple(samples), info)
+        return Dataset(tuple(samples), info, facts)
 
 
 def livecodebench(
@@ -340,7 +340,7 @@ def livecodebench(
         name="livecodebench",
         version="1",
         description=f"LiveCodeBench {release} code generation, contests {span}",
-        load=_Loader(release, lo, hi, params),
+        load=_Loader(release, lo, hi),
         prompt=prompts[style],
         grader=CodeGrader(sandbox=sandbox),
         default_samples=16,

@@ -332,7 +332,8 @@ def test_cancelled_run_closes_the_backend_and_resumes(tmp_path: Path, use_tasks:
     first = Interrupted()
     asyncio.run(go(first))
     assert first.closed == 1
-    assert not (tmp_path / "results.json").exists()
+    partial = json.loads((tmp_path / "results.json").read_text())  # says it is incomplete
+    assert partial["complete"] is False and partial["missing_attempts"] == 5
     stored = RunStore(tmp_path).latest()
     assert len(stored) == 3 and all(r.status == "ok" for r in stored.values())
 

@@ -28,11 +28,12 @@ def test_r1_window_has_the_papers_279_problems(mirror_env: Path) -> None:
         "2024-08-01" <= s.metadata["contest_date"][:10] <= "2025-01-31" for s in data.samples
     )
     assert task.default_samples == 16 and task.majority_vote is False
-    assert task.params["test_sets"] == {"public": 271, "public+partial_hidden": 8}
-    by_problem = task.params["test_set_by_problem"]
+    assert data.facts["test_sets"] == {"public": 271, "public+partial_hidden": 8}
+    by_problem = data.facts["test_set_by_problem"]
     assert len(by_problem) == 279 and by_problem["abc365_d"] in ("public", "public+partial_hidden")
-    assert task.params["lcb_score"] is False
-    assert "not LCB" in task.params["label"]
+    assert data.facts["lcb_score"] is False
+    assert "not LCB" in data.facts["label"]
+    assert "label" not in task.params  # loading never changes the Task
     assert {s.metadata["test_set"] for s in data.samples} == {"public", "public+partial_hidden"}
     assert data.info.revision == "0fe84c3912ea0c4d4a78037083943e8f0c4dd505"
     assert data.info.source.startswith("mirror:")
@@ -186,7 +187,7 @@ def test_hub_files_in_the_mirror_give_the_full_lcb_test_set(
     task = livecodebench()
     data = task.load(0)
     assert [s.id for s in data.samples] == ["p0", "p1", "p2", "p3", "p4"]
-    assert task.params["lcb_score"] is True and task.params["label"] == "LiveCodeBench"
+    assert data.facts["lcb_score"] is True and data.facts["label"] == "LiveCodeBench"
     sample = data.samples[0]
     assert sample.metadata["test_set"] == "hidden"
     assert sample.metadata["tests"] == {"inputs": ["1\n", "7\n"], "outputs": ["1\n", "7\n"]}
