@@ -29,6 +29,7 @@ TRANSPORT_OPTIONS = frozenset(
         "port",
         "host",
         "stream",
+        "hub",  # where a model file is fetched from when not installed: same file, same model
     }
 )
 _SAMPLING_KEYS = {"temperature": float, "top_p": float, "max_tokens": int}

