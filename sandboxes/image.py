@@ -5,7 +5,9 @@ Methods:
   library, numpy if the system Python has it, the system C++ compiler (the Debian packages of
   ``/usr/bin/g++`` and their dependencies, as ``dpkg`` lists them, without documentation, the C
   and LTO compilers and the sanitizer runtimes), and every shared library those link (found
-  with ``ldd``), copied into a directory. Seconds, no network.
+  with ``ldd``), copied into a directory; then a precompiled ``<bits/stdc++.h>`` made with the
+  runner's compile flags (about 100 MB; it cuts a typical submission's compile from about 2.7 s
+  to under 1 s). Seconds, no network.
 - ``debootstrap``: a minimal Debian from the mirror the host's apt is configured with, plus
   python3, python3-numpy and g++. Minutes, needs that mirror.
 - ``dockerfile``: ``docker build`` of the Dockerfile beside this module, for engines that reach
@@ -92,9 +94,13 @@ def _system_python() -> Path:
     return path.resolve()
 
 
+# Bumped whenever what a build puts in the root changes (2: g++ and a precompiled header).
+LAYOUT = "2"
+
+
 def base_key(method: Method) -> str:
     """What the root filesystem depends on (not the runner)."""
-    digest = hashlib.sha256(method.encode())
+    digest = hashlib.sha256(f"{method}:{LAYOUT}".encode())
     if method == "host":
         exe = _system_python()
         stat = exe.stat()
@@ -243,6 +249,24 @@ def _copy_compiler(root: Path) -> list[Path]:
     return executables
 
 
+def _precompile_header(root: Path) -> None:
+    """``bits/stdc++.h.gch`` beside the header in the root, made by the same g++ with the
+    runner's flags (g++ uses it only when they match, else reads the header as usual)."""
+    from .runner import CXX_FLAGS
+
+    headers = sorted(Path("/usr/include").glob("*/c++/*/bits/stdc++.h"))
+    if not headers:
+        return
+    target = root / str(headers[-1]).lstrip("/")
+    done = subprocess.run(
+        [GXX, *CXX_FLAGS, "-x", "c++-header", str(headers[-1]), "-o", f"{target}.gch"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:  # the image still works, only compiles are slower
+        Path(f"{target}.gch").unlink(missing_ok=True)
+
+
 def _is_elf(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(4) == b"\x7fELF"
@@ -270,6 +294,7 @@ def _build_host(root: Path) -> None:
         shutil.copytree(numpy, root / str(numpy).lstrip("/"), symlinks=True, ignore=ignore)
         binaries += sorted(numpy.rglob("*.so"))
     binaries += _copy_compiler(root)
+    _precompile_header(root)
     for lib in _libraries(binaries):
         _copy(lib, root)
         for sibling in lib.parent.glob(lib.name.split(".so")[0] + ".so*"):
