@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import IO
+from typing import IO, Any
 
 from evalr.mathgrade import verify_strings
 
@@ -215,7 +215,8 @@ class VerifyPool:
             if not busy:
                 return
             soonest = min(w.started for w in busy) + self.deadline_s
-            ready = wait([w.stdout for w in busy], timeout=max(0.0, soonest - time.monotonic()))
+            pipes: list[Any] = [w.stdout for w in busy]
+            ready = wait(pipes, timeout=max(0.0, soonest - time.monotonic()))
             for slot, worker in enumerate(self._pool):
                 if worker.job is None:
                     continue
@@ -228,8 +229,10 @@ class VerifyPool:
                         self._finish(jobs.pop(job), Verdict(False, "error: worker died"))
                         continue
                     worker.job = None
-                    ok = isinstance(result, bool)
-                    self._finish(jobs.pop(job), Verdict(result) if ok else Verdict(False, result))
+                    verdict = (
+                        Verdict(result) if isinstance(result, bool) else Verdict(False, str(result))
+                    )
+                    self._finish(jobs.pop(job), verdict)
                 elif time.monotonic() - worker.started >= self.deadline_s:
                     self._replace(slot)
                     self._finish(jobs.pop(job), Verdict(False, "timeout"))

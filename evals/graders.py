@@ -201,6 +201,7 @@ def as_grader(found: Any, label: str) -> Any:
     if callable(found):
         import inspect
 
+        params: Mapping[str, inspect.Parameter]
         try:
             params = inspect.signature(found).parameters
         except (TypeError, ValueError):

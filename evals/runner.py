@@ -204,9 +204,7 @@ class Execution:
 def aggregate(planned: Sequence[Planned], store: RunStore) -> dict[str, Any]:
     """Per-task results from the journal alone (stored grades and classes; no grader call)."""
     latest = store.latest(light=True)
-    return {
-        p.task.name: task_result(p.task, p.samples, p.k, latest, p.params) for p in planned
-    }
+    return {p.task.name: task_result(p.task, p.samples, p.k, latest, p.params) for p in planned}
 
 
 def known_classes(records: Mapping[Key, SampleRecord]) -> dict[ProblemKey, list[str]]:

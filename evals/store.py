@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -231,7 +231,7 @@ class RunStore:
     def update_manifest(self, **fields: Any) -> None:
         self._write_json(self.manifest_path, {**self.read_manifest(), **fields})
 
-    def write_problems(self, rows: list[Mapping[str, Any]]) -> None:
+    def write_problems(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """``problems.jsonl``: each planned problem's prompt, gold and metadata, so reports
         show what was asked without the dataset."""
         text = "".join(

@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Value = TypeVar("Value")
 
 
 class BatchQueue(Generic[Item, Result]):
@@ -33,7 +34,7 @@ class BatchQueue(Generic[Item, Result]):
         self._drainer: asyncio.Task[None] | None = None
         self.batch_sizes: list[int] = []  # observed, for tests and the manifest
 
-    async def call(self, work: Callable[[], Result]) -> Result:
+    async def call(self, work: Callable[[], Value]) -> Value:
         """Run one blocking callable on the worker thread (loading weights, say)."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, work)
 

@@ -166,7 +166,7 @@ class ChatCompletionsServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, HOST, port, backlog=1024, reuse_address=True)
         await site.start()
-        server = site._server
+        server: Any = site._server
         assert server is not None and server.sockets  # set by start()
         self.port = server.sockets[0].getsockname()[1]
         return self.base_url
