@@ -22,11 +22,17 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-VERSION = "1"
+VERSION = "2"  # 2: multiple-choice letters inside any formatting command
 
 _SPACING = re.compile(r"\\[,;:!]|\\ |~|\\quad|\\qquad")
 _DELIMS = (("\\(", "\\)"), ("\\[", "\\]"), ("$$", "$$"), ("$", "$"))
-_WRAPPERS = re.compile(r"\\(?:mathrm|textbf|mathbf|text|mbox|textrm|operatorname)\s*\{([^{}]*)\}")
+# Formatting commands whose content is the value: \textbf{(C)}, \mathit{C}, \emph{C}, ...
+_WRAPPERS = re.compile(
+    r"\\(?:text|textbf|textit|textsf|texttt|textrm|textup|textnormal|emph|mbox|operatorname"
+    r"|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm)\s*\{([^{}]*)\}"
+)
+# The old declaration forms: {\bf C}, {\it C}.
+_DECLARATIONS = re.compile(r"\{\\(?:bf|it|rm|sf|tt|em|bfseries|itshape)\s+([^{}]*)\}")
 _TRAIL = re.compile(r"[\s.,;:!]+$")
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)$")
@@ -50,13 +56,22 @@ def strip_delimiters(text: str) -> str:
 
 
 @lru_cache(maxsize=65536)
+def unwrap(text: str) -> str:
+    """Formatting commands removed, nested ones too: ``\\text{\\textbf{(C)}}`` -> ``(C)``."""
+    while True:
+        plain = _DECLARATIONS.sub(r"\1", _WRAPPERS.sub(r"\1", text))
+        if plain == text:
+            return plain
+        text = plain
+
+
 def canonical(text: str) -> str:
     """A normal form for cheap exact matching and vote keys; never used to say 'not equal'."""
     s = strip_delimiters(text)
     s = _SPACING.sub("", s)
     s = s.replace("\\left", "").replace("\\right", "")
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
-    s = _WRAPPERS.sub(r"\1", s)
+    s = unwrap(s)
     s = re.sub(r"\s+", "", s)
     s = _TRAIL.sub("", s)
     if s.startswith("\\$"):
@@ -95,7 +110,7 @@ def choice(text: str) -> str | None:
 
 def answer_choice(text: str) -> str | None:
     """The leading letter of an answer to a multiple-choice question: ``(C) 5`` -> ``C``."""
-    s = _WRAPPERS.sub(r"\1", strip_delimiters(text)).strip()
+    s = unwrap(strip_delimiters(text)).strip()
     match = _CHOICE_ANSWER.match(s)
     if not match or _OTHER_LETTER.search(s[match.end(1) :]):  # "A, B" names two choices
         return None

@@ -54,7 +54,7 @@ def _load(seed: int) -> Dataset:
 def math500() -> Task:
     return Task(
         name="math500",
-        version="1",
+        version="2",  # 2: multiple-choice letters inside any formatting command
         description="MATH-500 (500 competition problems, free-form answers)",
         load=_load,
         prompt=math_prompt,
