@@ -50,7 +50,7 @@ class Progress:
         filled = int(width * self.done / self.total) if self.total else width
         bar = "#" * filled + "-" * (width - filled)
         line = (
-            f"[{bar}] {self.done}/{self.total}  {rate:.1f} compl/s  "
+            f"[{bar}] {self.done}/{self.total}  {rate:.{2 if rate < 1 else 1}f} compl/s  "
             f"{self.tokens / elapsed:.0f} tok/s  "
             f"{'elapsed ' + _clock(elapsed) if final else 'ETA ' + _clock(eta)}"
             + (f"  errors {self.errors}" if self.errors else "")
