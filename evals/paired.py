@@ -232,11 +232,12 @@ def design_from_counts(
     """Variance components of a pass@1 comparison from per-problem correct/attempt counts.
 
     Within a problem, an attempt's variance p(1-p) is estimated without bias as
-    a/(a-1) * p^(1-p^); a problem solved always or never gets the Jeffreys-smoothed estimate
-    (p = (c+1/2)/(a+1)) instead of zero, so two runs of all-0 problems never claim certainty.
-    The between-problem part is what is left of the observed variance of the differences (at
-    least 0). With k = 1 the split is not identifiable: the whole variance counts as
-    between-problem (``k_needed`` then says nothing).
+    a/(a-1) * p^(1-p^) and averaged over problems; a run in which every problem was solved
+    always or never (all estimates 0) gets the Jeffreys posterior mean of p(1-p) instead, so two
+    runs of all-0 problems never claim certainty. The between-problem part is what is left of
+    the observed variance of the differences (at least 0). With k = 1 the split is not
+    identifiable: all of the variance (at least 1/n, as in ``design_from_scores``) counts as
+    between-problem, and ``k_needed`` says nothing.
     """
     import numpy as np
 
@@ -247,18 +248,20 @@ def design_from_counts(
     if len(ab) and min(ab.min(), ac.min()) < 1:
         raise ValueError("every paired problem needs at least one graded attempt per run")
     n = len(ab)
-
-    def within(c: np.ndarray, a: np.ndarray) -> np.ndarray:
-        p = c / a
-        unbiased = a / np.maximum(a - 1, 1) * p * (1 - p)
-        smooth = (c + 0.5) / (a + 1)
-        return np.where((c > 0) & (c < a), unbiased, smooth * (1 - smooth))
-
-    s2b, s2c = within(cb, ab), within(cc, ac)
     d = cc / ac - cb / ab
     var_d = float(d.var(ddof=1)) if n > 1 else 0.0
     if n == 0 or min(ab.min(), ac.min()) < 2:
-        return PairedDesign(n, 1.0, 1.0, 0.0, 0.0, max(var_d, float(np.mean(s2b + s2c))), False)
+        return PairedDesign(n, 1.0, 1.0, 0.0, 0.0, max(var_d, 1.0 / max(n, 1)), False)
+
+    def within(c: NDArray[np.float64], a: NDArray[np.float64]) -> NDArray[np.float64]:
+        p = c / a
+        unbiased = a / (a - 1) * p * (1 - p)
+        if unbiased.any():
+            return unbiased
+        alpha, beta = c + 0.5, a - c + 0.5  # Jeffreys posterior of p
+        return alpha * beta / ((alpha + beta) * (alpha + beta + 1))
+
+    s2b, s2c = within(cb, ab), within(cc, ac)
     noise_b, noise_c = float(np.mean(s2b / ab)), float(np.mean(s2c / ac))
     sigma2_b, sigma2_c = float(np.mean(s2b)), float(np.mean(s2c))
     return PairedDesign(
