@@ -19,6 +19,16 @@ from .driver import API_KEY, KEY_ENV, evalr_argv, model_spec, one_line_error, re
 TASK = "aime24"
 
 
+def wait_for_records(out: Path, count: int, timeout_s: float = 60) -> None:
+    """Until a live run has stored ``count`` complete records (or the timeout passes)."""
+    journal = out / "samples.jsonl"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.01)
+
+
 def _all_text(root: Path) -> str:
     return "\n".join(
         p.read_text(errors="replace") for p in root.rglob("*") if p.is_file() and p.stat().st_size
@@ -32,10 +42,7 @@ def test_score_refuses_a_run_that_is_still_being_written(chat_server, evalr, tmp
     server = chat_server(supports_n=False, latency_ms=30)
     out = tmp_path / "run"
     proc = evalr.popen(*run_args(server, out, TASK, 6, 8, ("--concurrency", "2")))
-    journal = out / "samples.jsonl"
-    deadline = time.monotonic() + 60
-    while (not journal.exists() or journal.stat().st_size == 0) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_records(out, 1)
     scored = evalr("score", str(out))
     assert scored.returncode == 2
     assert "another evalr process is writing" in one_line_error(scored)
@@ -214,12 +221,7 @@ def test_an_interrupted_run_says_it_is_incomplete(chat_server, evalr, tmp_path: 
     server = chat_server(supports_n=False, latency_ms=40)
     out = tmp_path / "run"
     proc = evalr.popen(*run_args(server, out, TASK, 8, 4, ("--concurrency", "2")))
-    journal = out / "samples.jsonl"
-    deadline = time.monotonic() + 60
-    while (not journal.exists() or journal.read_bytes().count(b"\n") < 4) and (
-        time.monotonic() < deadline
-    ):
-        time.sleep(0.01)
+    wait_for_records(out, 4)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
     results = json.loads((out / "results.json").read_text())
