@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from evalr.cli import main
@@ -21,7 +22,9 @@ from .page import Page, Row, read_page
 @pytest.fixture(scope="module")
 def site(lb_runs: Runs, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site") / "site"
-    assert main(["leaderboard", str(lb_runs.root), "--out", str(out)]) == 0
+    # Run reports are rendered (and their links checked) in test_run_reports_*, where fewer
+    # runs keep it quick: a report takes seconds of chart drawing.
+    assert main(["leaderboard", str(lb_runs.root), "--out", str(out), "--no-reports"]) == 0
     return out
 
 
@@ -224,19 +227,19 @@ def test_incremental_rebuild_renders_only_changed_runs(lb_runs: Runs, tmp_path: 
     for name in ("alpha", "beta", "zeta-killed"):
         shutil.copytree(lb_runs.run(name), root / name)
     site = tmp_path / "site"
-    first = build_site(root, site, reports=True)
+    first = build_site(root, site, reports=False)
     assert sorted(first.rendered) == ["alpha", "beta", "zeta-killed"] and first.carried == []
     page = site / "runs" / f"{slug('alpha')}.html"
     inode = page.stat().st_ino
 
-    again = build_site(root, site, reports=True)
+    again = build_site(root, site, reports=False)
     assert again.rendered == [] and sorted(again.carried) == ["alpha", "beta", "zeta-killed"]
     assert again.pairs_computed == 0  # the paired tests come from the input record
     assert page.stat().st_ino == inode  # carried over (hard link), not written again
 
     shutil.copytree(lb_runs.run("gamma"), root / "gamma")
     (root / "alpha" / "results.json").touch()  # a new mtime, the same content
-    added = build_site(root, site, reports=True)
+    added = build_site(root, site, reports=False)
     assert added.rendered == ["gamma"]
     assert sorted(added.carried) == ["alpha", "beta", "zeta-killed"]
     metrics = sum(len(t["metrics"]) for t in results(lb_runs, "gamma")["tasks"].values())
@@ -247,7 +250,7 @@ def test_incremental_rebuild_renders_only_changed_runs(lb_runs: Runs, tmp_path: 
     assert "openai:gamma" in {r.attrs["data-model"] for r in board_rows(index)}
 
     shutil.rmtree(root / "beta")
-    removed = build_site(root, site, reports=True)
+    removed = build_site(root, site, reports=False)
     assert removed.rendered == [] and not (site / "runs" / f"{slug('beta')}.html").exists()
 
 
@@ -272,3 +275,41 @@ def test_failed_build_keeps_the_previous_site(
     after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "runs", "site"]
+
+
+@pytest.mark.slow
+def test_run_reports_are_linked_and_rendered_only_for_new_runs(
+    lb_runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evalr.reports
+
+    real = evalr.reports.render_report
+    calls: list[list[str]] = []
+
+    def counted(run_dirs: list[Path], out: Path, **kwargs: Any) -> Path:
+        calls.append([Path(p).name for p in run_dirs])
+        return Path(real(run_dirs, out, **kwargs))
+
+    monkeypatch.setattr(evalr.reports, "render_report", counted)
+    root = tmp_path / "runs"
+    for name in ("alpha", "zeta-killed"):
+        shutil.copytree(lb_runs.run(name), root / name)
+    site = tmp_path / "site"
+    build_site(root, site)
+    assert sorted(calls) == [["alpha"], ["zeta-killed"]]
+    for name in ("alpha", "zeta-killed"):  # each run page links its report, which exists
+        page = read_page(site / "runs" / f"{slug(name)}.html")
+        link = f"../reports/{slug(name)}/index.html"
+        assert link in page.links and (site / "runs" / link).resolve().is_file()
+    index = read_page(site / "index.html")
+    alpha_rows = [r for r in board_rows(index) if r.attrs["data-model"] == "openai:alpha"]
+    assert alpha_rows and all(f"reports/{slug('alpha')}/index.html" in r.links for r in alpha_rows)
+    report = site / "reports" / slug("alpha") / "index.html"
+    inode = report.stat().st_ino
+
+    calls.clear()
+    shutil.copytree(lb_runs.run("gamma"), root / "gamma")
+    build_site(root, site)
+    assert calls == [["gamma"]]  # the unchanged runs' reports are carried over
+    assert report.stat().st_ino == inode
+    assert (site / "reports" / slug("gamma") / "index.html").is_file()
