@@ -270,6 +270,32 @@ def test_run_with_gate_against(
     assert gate_runs.server.stats(detail=False)["received"] == 0
 
 
+def test_gate_against_finds_the_default_run_directory(
+    gate_runs: GateRuns,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from .conftest import KEY_ENV
+
+    monkeypatch.setenv("EVALR_DATA_DIR", str(data_dir))
+    monkeypatch.setenv(KEY_ENV, "sk-gate-test")
+    monkeypatch.chdir(tmp_path)
+    argv = gate_runs.run_argv(tmp_path / "unused", 0.7, "--gate-against", str(gate_runs.base))
+    at = argv.index("--out")
+    del argv[at : at + 2]  # no --out: the run goes to runs/MODEL/TASKS...
+    code = main([*argv, "--json", "gate.json", "--max-drop", "40"])
+    capsys.readouterr()
+    assert code == 0
+    doc = json.loads((tmp_path / "gate.json").read_text())
+    written = Path(doc["candidate"]["path"])
+    assert (written / "results.json").is_file() and written.parts[0] == "runs"
+    assert (
+        doc["candidate"]["run_id"] == json.loads((written / "manifest.json").read_text())["run_id"]
+    )
+
+
 def test_console_script_exit_codes(gate_runs: GateRuns, tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
