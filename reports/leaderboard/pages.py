@@ -77,6 +77,7 @@ class Row:
     standing: Standing
     band: int  # alternating shade per tie group
     tied: bool  # shares its tie group with another model
+    first: bool  # the ranking's first row
     report: str  # the run's report index relative to the site, "" when none
 
 
@@ -86,10 +87,9 @@ def _rows(board: Board, reports: Mapping[str, str]) -> list[Row]:
         sizes: dict[int, int] = defaultdict(int)
         for s in ranking.standings:
             sizes[s.group] += 1
-        for s in ranking.standings:
-            rows.append(
-                Row(ranking, s, s.group % 2, sizes[s.group] > 1, reports.get(s.run.rel, ""))
-            )
+        for i, s in enumerate(ranking.standings):
+            tied = sizes[s.group] > 1
+            rows.append(Row(ranking, s, s.group % 2, tied, i == 0, reports.get(s.run.rel, "")))
     return rows
 
 

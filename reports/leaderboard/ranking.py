@@ -259,6 +259,8 @@ def build_board(
             for run, task in entries[1:]:
                 superseded[(run.rel, task.name)] = entries[0][0].rel
         label, task = labels[key]
+        if sum((o, t.name) == (label, task.name) for o, t in labels.values()) > 1:
+            label = f"{label} [{key[:6]}]"  # same departures, yet not comparable: tell apart
         metric_names = list(dict.fromkeys(m for _, t in standing for m in t.metrics))
         for metric in metric_names:
             having = [e for e in standing if metric in e[1].metrics]

@@ -45,7 +45,7 @@ def spec(server: ServerThread, model: str) -> str:
     return f"openai:{model}?base_url={server.base_url}&api_key_env={KEY_ENV}"
 
 
-def _server(data_dir: Path, p: float, **config: object) -> ServerThread:
+def server_for(data_dir: Path, p: float, **config: object) -> ServerThread:
     oracle = Oracle(key=mirror_answer_key(data_dir), p_correct=p)
     return ServerThread(ServerConfig(oracle=oracle, **config)).__enter__()
 
@@ -114,9 +114,9 @@ def lb_runs(
     data_dir: Path, lb_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runs]:
     root = tmp_path_factory.mktemp("leaderboard") / "runs"
-    servers = {p: _server(data_dir, p) for p in (0.3, 0.6, 0.97)}
-    slow = _server(data_dir, 0.6, supports_n=False, latency_ms=40)
-    failing = _server(data_dir, 0.6, fail_match=("Aya",), fail_match_status=400)
+    servers = {p: server_for(data_dir, p) for p in (0.3, 0.6, 0.97)}
+    slow = server_for(data_dir, 0.6, supports_n=False, latency_ms=40)
+    failing = server_for(data_dir, 0.6, fail_match=("Aya",), fail_match_status=400)
     try:
         finished_run(servers[0.3], "alpha", root / "alpha-old")  # older, worse: superseded
         finished_run(servers[0.6], "alpha", root / "alpha")

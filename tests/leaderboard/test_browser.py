@@ -24,7 +24,9 @@ import pytest
 from evalr.cli import main
 from evalr.reports.leaderboard.catalog import slug
 
-from .conftest import Runs
+from .conftest import Runs, finished_run, server_for
+
+MARKUP = '<img src=x onerror="document.title=1"><script>document.title=2</script>'
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -48,7 +50,8 @@ function links(doc) {
 }
 function record(name, frame) {
   var doc = frame.contentDocument, win = frame.contentWindow;
-  var out = {links: links(doc), title: doc.title};
+  var out = {links: links(doc), title: doc.title, images: doc.querySelectorAll("img").length,
+             text: doc.body.textContent};
   var table = doc.getElementById("board");
   if (table && name === "index") {
     out.ready = table.dataset.ready;
@@ -97,9 +100,15 @@ def console_lines(stderr: str) -> list[str]:
 @pytest.fixture(scope="module")
 def browsed(lb_runs: Runs, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("browser")
-    site = work / "site"
+    root, site = work / "runs", work / "site"
+    shutil.copytree(lb_runs.root, root)
+    server = server_for(lb_runs.data_dir, 0.5)
+    try:  # a model whose name is markup: shown as text everywhere, never run
+        finished_run(server, MARKUP, root / "markup", tasks="aime24", samples=2)
+    finally:
+        server.close()
     # Without run reports: those are rendered and linked in test_site (they take seconds each).
-    assert main(["leaderboard", str(lb_runs.root), "--out", str(site), "--no-reports"]) == 0
+    assert main(["leaderboard", str(root), "--out", str(site), "--no-reports"]) == 0
     index = site / "index.html"
     model = site / "models" / f"{slug('openai:gamma')}.html"
     # A model page's link into one ranking (index.html#task=...&metric=...&protocol=...).
@@ -111,6 +120,7 @@ def browsed(lb_runs: Runs, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         "anchored": index.as_uri() + anchor,
         "model": model.as_uri(),
         "run": (site / "runs" / f"{slug('zeta-killed')}.html").as_uri(),
+        "markup": (site / "models" / f"{slug('openai:' + MARKUP)}.html").as_uri(),
     }
     iframes = "\n".join(
         f'<iframe src="{html.escape(url)}" onload="record(\'{name}\', this)"></iframe>'
@@ -135,8 +145,18 @@ def browsed(lb_runs: Runs, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 def test_no_console_errors_and_every_page_loaded(browsed: dict[str, Any]) -> None:
     assert browsed["console"] == []
-    assert set(browsed["results"]) == {"index", "anchored", "model", "run"}
+    assert set(browsed["results"]) == {"index", "anchored", "model", "run", "markup"}
     assert browsed["results"]["index"]["ready"] == "1"
+
+
+def test_markup_in_a_model_name_is_text(browsed: dict[str, Any]) -> None:
+    markup, index = browsed["results"]["markup"], browsed["results"]["index"]
+    assert markup["title"] == f"openai:{MARKUP} \u00b7 evalr leaderboard"  # as text, unchanged
+    assert f"openai:{MARKUP}" in markup["text"] and f"openai:{MARKUP}" in index["text"]
+    assert markup["images"] == 0 and index["images"] == 0
+    assert index["title"] == "evalr leaderboard"
+    raw = (browsed["site"] / "index.html").read_text()
+    assert "<img src=x" not in raw and "&lt;img src=x" in raw
 
 
 def test_default_view_and_sorting(browsed: dict[str, Any]) -> None:
