@@ -32,6 +32,7 @@ from evalr.gate_inputs import (
     open_finished,
     paired_scores,
     protocol_differences,
+    result_tasks,
     shared_tasks,
     side,
 )
@@ -166,8 +167,8 @@ def gate(baseline: str | Path, candidate: str | Path, settings: GateSettings) ->
         )
     notes += [f"protocol mismatch allowed: {d}" for d in differences]
     notes += grader_package_notes(base, cand, tasks)
-    only = [t for t in (*(base.results or {})["tasks"], *(cand.results or {})["tasks"])]
-    notes += [f"{t}: in one run only, not gated" for t in dict.fromkeys(only) if t not in tasks]
+    every = dict.fromkeys([*result_tasks(base), *result_tasks(cand)])
+    notes += [f"{t}: in one run only, not gated" for t in every if t not in tasks]
     comparisons: list[Comparison] = []
     for task in tasks:
         b_out, c_out = base.outcomes(task), cand.outcomes(task)

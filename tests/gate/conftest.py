@@ -29,7 +29,8 @@ SAMPLES = 4
 class GateRuns:
     """Run directories: ``base`` at 70% accuracy, ``rerun`` the same accuracy with another
     seed, ``worse`` at 40%, ``k2`` with 2 attempts per problem, ``incomplete`` with failed
-    attempts, ``crashed`` without results.json, ``other_task`` of GPQA only."""
+    attempts, ``crashed`` without results.json, ``other_task`` of GPQA only, ``aime_only``
+    a rerun of AIME alone."""
 
     root: Path
     server: ServerThread
@@ -40,6 +41,7 @@ class GateRuns:
     incomplete: Path
     crashed: Path
     other_task: Path
+    aime_only: Path
 
     def run_argv(
         self, out: Path, p_correct: float, *extra: str, tasks: str = TASKS, samples: int = SAMPLES
@@ -82,6 +84,7 @@ def gate_runs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             incomplete=root / "incomplete",
             crashed=root / "crashed",
             other_task=root / "other_task",
+            aime_only=root / "aime_only",
         )
 
         def run(
@@ -95,6 +98,7 @@ def gate_runs(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         run(runs.worse, 0.4)
         run(runs.k2, 0.7, samples=2)
         run(runs.other_task, 0.7, tasks="gpqa_diamond", samples=1)
+        run(runs.aime_only, 0.7, "--seed", "1", tasks="aime24")
         # One AIME problem always fails (HTTP 500, one try): stored as errors, run incomplete.
         server.reconfigure(
             fail_match=("Among the 900 residents of Aimeville",), fail_match_status=500

@@ -198,6 +198,18 @@ def test_unusable_inputs_exit_2(
     assert doc["exit_code"] == 2 and says in doc["error"]
 
 
+def test_only_shared_tasks_are_gated(
+    gate_runs: GateRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, printed, doc = gate(
+        capsys, gate_runs.base, gate_runs.aime_only, tmp_path, "--max-drop", "40"
+    )
+    assert code == 0
+    assert [(r["task"], r["metric"]) for r in doc["comparisons"]] == [("aime24", "pass@1")]
+    assert "math500: in one run only, not gated" in doc["notes"]
+    assert "note: math500: in one run only, not gated" in printed
+
+
 def test_incomplete_run_gated_over_graded_attempts_when_allowed(
     gate_runs: GateRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
