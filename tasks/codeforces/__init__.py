@@ -106,6 +106,18 @@ class _Loader:
             several_answers_without_checker=sorted(
                 s.id for s in samples if s.id in several and not s.metadata["checker"]
             ),
+            # per problem: contest, index, rating, time limit (s), memory (MB), test set
+            problem_facts={
+                p.problem_id: [
+                    p.contest_id,
+                    p.index,
+                    p.rating,
+                    p.time_limit_s,
+                    p.memory_mb,
+                    p.test_set,
+                ]
+                for p in loaded.problems
+            },
             label="Codeforces (sample tests only)" if sample_only else "Codeforces",
         )
         info = DatasetInfo(

@@ -47,6 +47,11 @@ def test_presets_load_offline_and_count_what_they_skip(
     assert meta["time_limit_s"] > 0 and meta["memory_mb"] >= 32
     assert meta["tests"]["inputs"] and len(meta["tests"]["inputs"]) == len(meta["tests"]["outputs"])
     assert task.majority_vote is False and task.params["language"] == "cpp"
+    facts_ = task.params["problem_facts"][sample.id]
+    assert facts_ == [
+        meta["contest_id"], meta["index"], meta["rating"], meta["time_limit_s"],
+        meta["memory_mb"], meta["test_set"],
+    ]  # fmt: skip
 
 
 def test_sample_metadata_records_the_problem(mirror_env: Path) -> None:
