@@ -313,3 +313,48 @@ def test_run_reports_are_linked_and_rendered_only_for_new_runs(
     assert calls == [["gamma"]]  # the unchanged runs' reports are carried over
     assert report.stat().st_ino == inode
     assert (site / "reports" / slug("gamma") / "index.html").is_file()
+
+
+def test_only_unfinished_runs_say_nothing_is_ranked(lb_runs: Runs, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    shutil.copytree(lb_runs.run("zeta-killed"), root / "zeta-killed")
+    build_site(root, tmp_path / "site", reports=False)
+    page = read_page(tmp_path / "site" / "index.html")
+    assert "nothing is ranked yet" in page.texts["no-rankings"]
+    assert [r.attrs["data-state"] for r in page.tables["unranked"][1:]] == ["unfinished"]
+
+
+def test_site_inside_the_runs_root_is_not_read_as_runs(lb_runs: Runs, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    shutil.copytree(lb_runs.run("alpha"), root / "alpha")
+    site = root / "_site"
+    first = build_site(root, site, reports=True)
+    again = build_site(root, site, reports=True)  # the site now holds a report of alpha
+    assert first.runs == again.runs == 1 and again.carried == ["alpha"]
+
+
+def test_one_build_at_a_time(
+    lb_runs: Runs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fcntl
+
+    root = tmp_path / "runs"
+    shutil.copytree(lb_runs.run("alpha"), root / "alpha")
+    with open(tmp_path / ".site.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        code = main(["leaderboard", str(root), "--out", str(tmp_path / "site"), "--no-reports"])
+    assert code == 2 and "another leaderboard build" in capsys.readouterr().err
+    assert not (tmp_path / "site").exists()
+
+
+def test_unreadable_run_is_listed_with_the_reason(lb_runs: Runs, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    shutil.copytree(lb_runs.run("alpha"), root / "alpha")
+    (root / "broken").mkdir()
+    (root / "broken" / "manifest.json").write_text("{not json")
+    summary = build_site(root, tmp_path / "site", reports=True)
+    assert summary.runs == 2 and any("broken: unreadable" in n for n in summary.notes)
+    page = read_page(tmp_path / "site" / "index.html")
+    (row,) = [r for r in page.tables["unranked"] if r.attrs.get("data-state") == "unreadable"]
+    assert "manifest.json is corrupt" in row.cells[3]
+    assert "openai:alpha" in {r.attrs["data-model"] for r in board_rows(page)}
