@@ -161,7 +161,6 @@ def render_model(
 
 def render_run(title: str, run: ListedRun, report: str, report_note: str) -> str:
     manifest: Mapping[str, Any] = run.run.manifest if run.run is not None else {}
-    results: Mapping[str, Any] = (run.run.results or {}) if run.run is not None else {}
     return str(
         _environment()
         .get_template("run.html")
@@ -170,7 +169,9 @@ def render_run(title: str, run: ListedRun, report: str, report_note: str) -> str
             root="../",
             run=run,
             protocol=manifest.get("protocol", {}).get("name", ""),
-            model_spec=results.get("model_spec") or manifest.get("model_spec") or "",
+            # What served the model, never its address: a published site must not carry
+            # a private endpoint's URL (the run directory keeps it).
+            served_by=_served_by(manifest.get("model") or {}),
             evalr_version=manifest.get("evalr_version", ""),
             git_sha=manifest.get("git_sha") or "",
             deviations=run.run.deviations if run.run is not None else [],
@@ -178,3 +179,8 @@ def render_run(title: str, run: ListedRun, report: str, report_note: str) -> str
             report_note=report_note,
         )
     )
+
+
+def _served_by(model: Mapping[str, Any]) -> str:
+    parts = [str(model[k]) for k in ("backend", "engine_version") if model.get(k)]
+    return ", ".join(parts)

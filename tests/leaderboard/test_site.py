@@ -147,6 +147,7 @@ def test_every_page_and_link_exists(lb_runs: Runs, site: Path, index: Page) -> N
     assert {p.stem.rsplit("-", 1)[0] for p in (site / "runs").glob("*.html")} == names
     assert len(list((site / "models").glob("*.html"))) == 6  # alpha..zeta
     for page in pages:
+        assert "127.0.0.1" not in page.read_text()  # no endpoint address is published
         parsed = read_page(page)
         assert parsed.links, page
         for link in parsed.links:
