@@ -51,13 +51,15 @@ def run(
     protocol: Protocol = R1,
     options: Mapping[str, Any] | None = None,
     sandbox: str | None = None,
+    executor: str = "in-process",
 ) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns the results document (as in results.json).
 
     ``tasks``: registered names, task files (``*.yaml``), ``module:factory`` references or
     ``Task`` objects (a comma-separated string, one of them, or a list). ``options``: task
     options as with ``-T`` (``{"window": "none"}`` for every task taking it, or
-    ``{"livecodebench": {"window": "none"}}`` for one).
+    ``{"livecodebench": {"window": "none"}}`` for one). ``executor``: ``"in-process"`` or
+    ``"ray"`` (the cluster named by ``RAY_ADDRESS``, else a local Ray for this run).
     """
     from evalr import specs
     from evalr.plan import ALL_TASKS, RunConfig
@@ -83,6 +85,7 @@ def run(
         protocol=protocol,
         task_options=task_options,
         sandbox=sandbox,
+        executor=executor,
     )
     return run_config(config)
 

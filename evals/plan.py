@@ -44,6 +44,9 @@ class RunConfig:
     # Where model-written code runs (docker | local | None: the default). Isolation, not
     # protocol: passed to task factories that take it, never stored with the options.
     sandbox: str | None = None
+    # Where requests run: "in-process" or "ray" (evalr.executors). Not protocol: a run resumes
+    # under either, and the records and results are the same.
+    executor: str = "in-process"
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -57,6 +60,8 @@ class RunConfig:
             raise ConfigError(f"max_error_rate must be between 0 and 1, not {self.max_error_rate}")
         if self.sandbox not in (None, "docker", "local"):
             raise ConfigError(f"sandbox must be docker or local, not {self.sandbox!r}")
+        if self.executor not in ("in-process", "ray"):
+            raise ConfigError(f"executor must be in-process or ray, not {self.executor!r}")
 
 
 def _at_least(name: str, value: int | None, low: int) -> None:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from evalr import executors, registry
 from evalr import manifest as mf
-from evalr import registry
 from evalr.backends import Backend
 from evalr.breaker import Breaker
 from evalr.errors import BackendError, CircuitOpen, ErrorRateExceeded
@@ -251,7 +251,7 @@ def new_manifest(config: RunConfig, plan: Plan) -> dict[str, Any]:
         # only what shapes output.
         "model_spec": config.model.text,
         "host": mf.host(),
-        "executor": "in-process",
+        "executor": config.executor,
         "tasks": {
             p.task.name: {
                 "description": p.task.description,
@@ -363,11 +363,11 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
     """Run (or resume) an evaluation and return the results document."""
     started = time.time()
     plan = make_plan(config)
-    raw = _engine(config, backend)
+    raw = executors.driver_backend(config, plan, _engine(config, backend))
     scrubber = scrubber_for(config, raw)
     store, resumed = open_store(config, plan, scrubber)
     engine = RetryingBackend(raw, config.retry, config.seed, Breaker(), scrubber)
-    execution = Execution(engine, store, config, plan, Grading())
+    execution = executors.execution(config, engine, store, plan, Grading())
     doc: dict[str, Any] | None = None
     try:
         stored = store.latest(light=True)

@@ -122,6 +122,18 @@ def task_options(pairs: tuple[str, ...], refs: tuple[str, ...]) -> dict[str, dic
     envvar="EVALR_SANDBOX",
     help="Where model code runs (default: docker when an engine answers) [env EVALR_SANDBOX].",
 )
+@click.option(
+    "--executor",
+    type=click.Choice(["in-process", "ray"]),
+    default="in-process",
+    show_default=True,
+    help="Where requests run: this process, or a Ray cluster (pip install 'evalr[ray]').",
+)
+@click.option(
+    "--ray-address",
+    metavar="HOST:PORT",
+    help="Ray cluster for --executor ray [env RAY_ADDRESS]; neither: a local Ray for the run.",
+)
 @click.option("--quiet", is_flag=True, help="No progress line (CI).")
 @click.option("--lcb-release", hidden=True)
 @click.option("--lcb-window", hidden=True)
@@ -152,6 +164,12 @@ def run(**kw: Any) -> int:
             )
     if any(p.startswith("livecodebench.") for p in pairs) and "livecodebench" not in kw["tasks"]:
         pairs = [p for p in pairs if not p.startswith("livecodebench.")]
+    if kw["ray_address"]:
+        if kw["executor"] != "ray":
+            raise click.UsageError("--ray-address needs --executor ray")
+        import os
+
+        os.environ["RAY_ADDRESS"] = kw["ray_address"]  # where Ray itself looks for it
     spec = specs.resolve(kw["model"], base_url=kw["base_url"], serve=kw["serve"])
     protocol = replace(R1, assistant_prefix="<think>\n") if kw["think_prefix"] else R1
     config = RunConfig(
@@ -168,6 +186,7 @@ def run(**kw: Any) -> int:
         protocol=protocol,
         task_options=task_options(tuple(pairs), kw["tasks"]),
         sandbox=kw["sandbox"],
+        executor=kw["executor"],
     )
     results = run_config(config)
     click.echo(results_table(results))
