@@ -139,8 +139,11 @@ class DockerSandbox:
     def _remove_stale(self) -> None:
         """Containers left by an evalr process on this host that no longer exists."""
         host = socket.gethostname()
-        for container in self._client.containers.list(all=True, filters={"label": LABEL}):
-            owner = container.labels.get(LABEL + ".owner", "")
+        # sparse: no inspect per container, which fails when another process removes one
+        # between the listing and the inspect
+        listed = self._client.containers.list(all=True, filters={"label": LABEL}, sparse=True)
+        for container in listed:
+            owner = (container.attrs.get("Labels") or {}).get(LABEL + ".owner", "")
             name, _, pid = owner.partition(":")
             if name == host and pid.isdigit() and not _alive(int(pid)):
                 with contextlib.suppress(Exception):

@@ -8,6 +8,10 @@ a different correct answer), a host checker and a checker program run in the san
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -16,6 +20,8 @@ from evalr.sandbox import Limits, Program, Sandbox
 from evalr.tasks.codeforces import codeforces
 from evalr.tasks.codeforces.grading import CodeforcesGrader
 from evalr.types import Completion, Sample
+
+from .conftest import skip_unless
 
 CPP_ACCEPTED = r"""
 #include <cstdio>
@@ -174,3 +180,28 @@ def test_several_answers_need_a_checker(box: Sandbox, problems: dict[str, Sample
     graded = _grade(plain, in_sandbox, [other, wrong])
     assert [g.verdict for g in graded] == ["accepted", "wrong_answer"]
     assert graded[0].details["compare"] == "checker program (sandbox)"
+
+
+def test_evalr_score_grades_stored_answers(data_dir: Path, tmp_path: Path) -> None:
+    """``evalr score --task codeforces --responses FILE``: the engine's grading path."""
+    skip_unless("local")
+    rows = [
+        {"id": "1581A", "response": "<think>factorials</think>" + _fenced("cpp", CPP_ACCEPTED)},
+        {"id": "1581A", "response": _fenced("python", PYTHON["wrong_answer"])},
+        {"id": "1581A", "response": "I could not solve it."},
+    ]
+    answers, graded = tmp_path / "answers.jsonl", tmp_path / "graded.jsonl"
+    answers.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    command = [sys.executable, "-m", "evalr", "score", "--task", "codeforces", "--sandbox", "local"]
+    done = subprocess.run(
+        [*command, "--responses", str(answers), "--out", str(graded)],
+        env={**os.environ, "EVALR_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in graded.read_text().splitlines()]
+    assert [(r["correct"], r["verdict"]) for r in out] == [
+        (True, "accepted"), (False, "wrong_answer"), (False, "no_code")
+    ]  # fmt: skip
