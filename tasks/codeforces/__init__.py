@@ -31,10 +31,10 @@ from evalr.task import Dataset, DatasetInfo, Prompt, Task
 from evalr.types import Message, Sample
 
 from .grading import LANGUAGES, CodeforcesGrader
-from .placement import ORDERS
 from .problems import HUB, HUB_REVISION, PRESETS, Problem, load
-from .ratings import CodeforcesRatings, RatingOptions
 from .statement import facts
+
+ORDERS = ("random", "given")  # attempt-order policies of the placement rating (see placement)
 
 VERSION = "1"
 LANGUAGE_NAMES = {
@@ -186,6 +186,8 @@ def codeforces(
         "order": order,
         "rating_seed": seed,
     }
+    from .ratings import CodeforcesRatings, RatingOptions  # numpy: only when a task is built
+
     ratings = CodeforcesRatings(
         RatingOptions(distribution=distribution, order=order, seed=seed),  # type: ignore[arg-type]
         skipped=lambda: params.get("skipped", {}).get("interactive", []),

@@ -30,7 +30,6 @@ from .standings import Contest
 
 SUBMISSIONS = 8
 Order = Literal["random", "given"]
-ORDERS = ("random", "given")
 
 
 @dataclass(frozen=True)

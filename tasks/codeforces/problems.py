@@ -36,7 +36,6 @@ from typing import Any
 from evalr.data import HubRef, data_dir, load_rows
 from evalr.errors import ConfigError, DataError
 
-from .standings import SHARED
 from .statement import compose, html_text, without_limits
 
 MIRROR = "codeforces"
@@ -49,6 +48,8 @@ FILES = {
     "2020": ("cf_2020_carrot_rounds_problems_samples.json.gz",),
 }
 PRESETS_FILE = "presets.json"
+# Problems one contest shares with a parallel one: (contest, index) -> problem id.
+SHARED = {(1350, "C"): "1349A", (1350, "D"): "1349B", (1350, "E"): "1349C", (1350, "F"): "1349D"}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from evalr.errors import DataError
 
+from .problems import SHARED
 from .rating import Field, Ints, order_key
 
 PACKAGE_FILE = "standings_2020.json.gz"
@@ -44,8 +45,6 @@ CONTESTS: dict[int, tuple[str, str, Rules]] = {
     1350: ("round-1350-641-div2", "Codeforces Round 641 (Div. 2)", "points"),
     1352: ("round-1352-640-div4", "Codeforces Round 640 (Div. 4)", "icpc"),
 }
-# Problems one contest shares with a parallel one: (contest, index) -> problem id.
-SHARED = {(1350, "C"): "1349A", (1350, "D"): "1349B", (1350, "E"): "1349C", (1350, "F"): "1349D"}
 
 
 @dataclass(frozen=True)
