@@ -156,12 +156,14 @@ def protocol_differences(
     test_sets = entry.get("test_sets") or {}
     label = str(entry.get("label", task))
     if task == "livecodebench" and (label != "LiveCodeBench" or set(test_sets) - {"hidden"}):
-        sets = ", ".join(f"{k} {v}" for k, v in test_sets.items()) or label
+        sets = ", ".join(f"{k} {v}" for k, v in sorted(test_sets.items())) or label
         out.append(f"graded on public tests ({sets}): not a LiveCodeBench score")
     elif "sample tests only" in label or "public tests" in label:
         out.append(f"graded as {label!r}")
+    # The run's own record of how it departs from its protocol: the paper's only for an r1 run
+    # (another protocol's deviations are measured against that protocol, not the paper).
     tasks = set(protocol.get("tasks", {}))
-    for deviation in manifest.get("deviations", []):
+    for deviation in manifest.get("deviations", []) if name == PAPER_PROTOCOL else []:
         head, sep, rest = deviation.partition(": ")
         if sep and head in tasks:
             if head != task:
