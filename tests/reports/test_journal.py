@@ -16,7 +16,7 @@ from .conftest import Runs
 
 
 def record(sid: str, attempt: int, correct: bool | None, text: str = "") -> str:
-    grade = (
+    grade: dict[str, object] | None = (
         None
         if correct is None
         else {

@@ -17,7 +17,7 @@ from evalr.cli import main
 from evalr.reports import render_report
 
 from .conftest import MARKUP, Runs
-from .dom import read
+from .dom import Element, read
 
 
 def results(run: Path) -> dict:
@@ -31,7 +31,7 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
-def cell(page, run_slug: str, column: str):  # type: ignore[no-untyped-def]
+def cell(page: Element, run_slug: str, column: str) -> Element:
     row = page.find("tr", data_run=run_slug)
     return row.find("td", data_col=column)
 
