@@ -17,16 +17,13 @@ nor to its logs unless the cluster is configured to persist its GCS).
 from __future__ import annotations
 
 import contextlib
-import copyreg
 import io
 import logging
 import os
 import threading
-from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from evalr.backends import Backend, Capabilities
@@ -41,33 +38,25 @@ ENGINES = {"llamacpp", "vllm", "lm-eval", "vllm-server", "sglang-server", "llama
 MAX_LOST = 8  # generation workers replaced in one session before the run stops
 
 
-def _lock() -> Any:
-    return threading.Lock()
-
-
-def _rlock() -> Any:
-    return threading.RLock()
+_LOCKS = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
 
 
 def payload(config: RunConfig, plan: Plan) -> bytes:
     """The run's config and plan as bytes for the workers, made before the driver grades.
 
-    cloudpickle, plus two reductions it lacks: a grader's lock (a fresh one on the worker) and
-    the read-only mappings specs use for their options.
+    cloudpickle (Ray's own serializer), plus what it lacks: a grader's lock becomes a fresh lock
+    on the worker (a lock cannot be pickled, and none is held while the plan is made).
     """
     from ray import cloudpickle
 
+    class PlanPickler(cloudpickle.CloudPickler):
+        def reducer_override(self, obj: Any) -> Any:
+            fresh = _LOCKS.get(type(obj))
+            return (fresh, ()) if fresh else super().reducer_override(obj)
+
     buffer = io.BytesIO()
-    pickler = cloudpickle.CloudPickler(buffer, protocol=5)
-    extra: dict[type, Any] = {
-        type(threading.Lock()): lambda _: (_lock, ()),
-        type(threading.RLock()): lambda _: (_rlock, ()),
-        MappingProxyType: lambda m: (MappingProxyType, (dict(m),)),
-    }
-    table: Any = pickler.dispatch_table or copyreg.dispatch_table
-    pickler.dispatch_table = ChainMap(extra, table)
     try:
-        pickler.dump((config, plan))
+        PlanPickler(buffer, protocol=5).dump((config, plan))
     except Exception as exc:
         raise ConfigError(
             f"the tasks cannot be sent to Ray workers ({type(exc).__name__}: {exc}); "

@@ -145,7 +145,8 @@ class GenerationWorker:
     async def run_shard(
         self, task: str, refs: Sequence[UnitRef], reps: Mapping[ProblemKey, Sequence[str]]
     ) -> AsyncIterator[tuple[str, Any]]:
-        """Yield ``("records", [...])`` per request as it completes, then ``("done", facts)``."""
+        """Yield ``("records", [...])`` as requests complete (all of one request's records in one
+        message, with any others completed meanwhile), then ``("done", facts)``."""
         assert self.engine is not None, "start() first"
         planned = self.planned[task]
         units = [
@@ -163,7 +164,19 @@ class GenerationWorker:
         retries = self.engine.retries
         job = asyncio.ensure_future(execution.run(iter(units), sum(len(u.keep) for u in units)))
         job.add_done_callback(lambda _: queue.put_nowait(None))
-        while (batch := await queue.get()) is not None:
+        finished = False
+        while not finished:
+            batch = await queue.get()
+            if batch is None:
+                break
+            # Whatever else has completed meanwhile travels in the same message: under load the
+            # driver then takes in many requests' records per message (each request's together).
+            while not queue.empty():
+                more = queue.get_nowait()
+                if more is None:
+                    finished = True
+                    break
+                batch += more
             yield ("records", batch)
         job.result()  # a worker bug surfaces on the driver
         opened = self.engine.breaker.opened
