@@ -183,6 +183,8 @@ def test_rating_metrics_on_graded_attempts(mirror_env: Path) -> None:
     first = {m.name: m for m in task.metrics(graded)}
     again = {m.name: m for m in task.metrics(graded)}
     assert first == again  # seeded: the same numbers every time
+    for metric in first.values():  # results.json takes them as they are
+        json.dumps([metric.value, metric.stderr, list(metric.ci95), metric.n, metric.details])
     assert set(first) == {
         "codeforces_rating", "codeforces_percentile", "cf_rating_mle", "cf_percentile_mle"
     }  # fmt: skip
