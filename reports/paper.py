@@ -125,10 +125,32 @@ def _task_rows(manifest: Mapping[str, Any], task: str) -> int | None:
     return int(rows) if isinstance(rows, int) else None
 
 
+def _preset_ignores(preset: str | None, protocol: Mapping[str, Any]) -> list[str]:
+    """Sampling settings the run's preset says its endpoint ignores (the DeepSeek API's
+    temperature and top-p for deepseek-reasoner), when the run's model is that preset's."""
+    if not preset:
+        return []
+    from evalr.errors import EvalrError
+    from evalr.specs import presets
+
+    try:
+        spec = presets().get(preset)
+    except EvalrError:  # an unreadable user presets file: nothing to learn from it
+        return []
+    if spec is None or spec.identity != protocol.get("model"):
+        return []
+    return list(spec.ignores)
+
+
 def protocol_differences(
-    manifest: Mapping[str, Any], task: str, entry: Mapping[str, Any], problems: int
+    manifest: Mapping[str, Any],
+    task: str,
+    entry: Mapping[str, Any],
+    problems: int,
+    preset: str | None = None,
 ) -> list[str]:
-    """How a run's task departs from the paper's protocol, in words (empty: it follows it)."""
+    """How a run's task departs from the paper's protocol, in words (empty: it follows it).
+    ``preset``: the run's preset name, for what its endpoint is known to ignore."""
     protocol = manifest.get("protocol", {})
     name = protocol.get("name") or "unnamed"
     out: list[str] = []
@@ -138,7 +160,7 @@ def protocol_differences(
     for key, value in R1.sampling.as_dict().items():
         if key in sampling and sampling[key] != value:
             out.append(f"{key} {sampling[key]} ({PAPER_PROTOCOL}: {value})")
-    ignored = manifest.get("model", {}).get("ignores") or []
+    ignored = manifest.get("model", {}).get("ignores") or _preset_ignores(preset, protocol)
     if ignored:
         out.append(f"the endpoint ignores {', '.join(map(str, ignored))}")
     if protocol.get("assistant_prefix"):

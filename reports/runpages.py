@@ -118,7 +118,7 @@ def write_run(run: RunView, out: ReportDir) -> RunPages:
         if view.provisional:
             notes.insert(0, "the run did not finish: these numbers are provisional")
         differences = protocol_differences(
-            run.run.manifest, name, view.entry, len(view.outcomes.ids)
+            run.run.manifest, name, view.entry, len(view.outcomes.ids), run.run.model_label
         )
         if differences:
             notes.append("differs from the paper's protocol: " + "; ".join(differences))

@@ -138,7 +138,9 @@ def make_cell(run: RunView, column: Column, published: Published | None) -> Cell
         metric_name = next((name for name in view.metrics if name.startswith("cons@")), "cons")
     figure = published.figures.get(column.key) if published else None
     problems = len(view.outcomes.ids)
-    flags = protocol_differences(run.run.manifest, column.task, view.entry, problems)
+    flags = protocol_differences(
+        run.run.manifest, column.task, view.entry, problems, run.run.model_label
+    )
     if column.metric == "cons" and metric_name != "cons@64":
         flags.append(f"{metric_name}, not cons@64")
     if view.provisional:

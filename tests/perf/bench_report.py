@@ -4,7 +4,8 @@ Synthesises the run directories directly (manifest.json, problems.jsonl, samples
 results.json, as the runner writes them; about 1 kB a record, 960,000 records), then times the
 HTML report and prints its total size and largest page. Targets: under 10 s, no page over 5 MB.
 
-    .venv/bin/python tests/perf/bench_report.py [--models 6] [--problems 500] [--k 64] [--keep DIR]
+    .venv/bin/python tests/perf/bench_report.py [--models 6] [--problems 500] [--k 64]
+        [--reasoning-chars N] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ def _problems(task: str, n: int) -> list[dict]:
     return rows
 
 
-def make_run(root: Path, model: str, strength: float, n: int, k: int, seed: int) -> Path:
+def make_run(
+    root: Path, model: str, strength: float, n: int, k: int, seed: int, chars: int = 0
+) -> Path:
     rng = random.Random(seed)
+    reasoning = (REASONING * (1 + chars // len(REASONING)))[:chars] if chars else REASONING
     run = root / model
     run.mkdir(parents=True)
     protocol_tasks = {t: {"version": "1", "k": k, "limit": None, "options": {}} for t in TASKS}
@@ -104,7 +108,7 @@ def make_run(root: Path, model: str, strength: float, n: int, k: int, seed: int)
                             pid=row["id"],
                             a=a,
                             ans=ans,
-                            reasoning=REASONING,
+                            reasoning=reasoning,
                             finish="length" if truncated else "stop",
                             ct=rt + 40,
                             rt=rt,
@@ -166,6 +170,12 @@ def main() -> int:
     parser.add_argument("--problems", type=int, default=500)
     parser.add_argument("--k", type=int, default=64)
     parser.add_argument(
+        "--reasoning-chars",
+        type=int,
+        default=0,
+        help="reasoning length per record (default about 600 characters; R1 writes 10,000s)",
+    )
+    parser.add_argument(
         "--keep", type=Path, help="keep the synthesised runs (reused next time) and report here"
     )
     args = parser.parse_args()
@@ -178,7 +188,15 @@ def main() -> int:
         if not all((r / "results.json").is_file() for r in runs):  # --keep: made once
             shutil.rmtree(root / "runs", ignore_errors=True)
             runs = [
-                make_run(root / "runs", f"model-{i}", 0.3 + 0.1 * i, args.problems, args.k, i)
+                make_run(
+                    root / "runs",
+                    f"model-{i}",
+                    0.3 + 0.1 * i,
+                    args.problems,
+                    args.k,
+                    i,
+                    args.reasoning_chars,
+                )
                 for i in range(args.models)
             ]
         made = time.perf_counter() - start

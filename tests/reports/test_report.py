@@ -350,3 +350,23 @@ def test_drilldown_is_split_into_pages(report_env: None, tmp_path: Path) -> None
     assert seen == ids
     rows = read(base / "index.html").by_id("problems").find("tbody").find_all("tr")
     assert rows[PER_PAGE].find("a").attrs["href"] == f"samples-002.html#p{PER_PAGE + 1}"
+
+
+def test_an_endpoint_that_ignores_sampling_is_flagged() -> None:
+    from evalr.reports.paper import protocol_differences
+    from evalr.specs import presets
+
+    r1 = presets()["r1"]  # the DeepSeek API ignores temperature and top-p for the reasoner
+    manifest = {
+        "protocol": {
+            "name": "r1",
+            "model": r1.identity,
+            "sampling": {},
+            "tasks": {"math500": {"k": 4}},
+        },
+    }
+    assert protocol_differences(manifest, "math500", {}, 500, "r1") == [
+        "the endpoint ignores temperature, top_p"
+    ]
+    other = {**manifest, "protocol": {**manifest["protocol"], "model": "openai:mine"}}
+    assert protocol_differences(other, "math500", {}, 500, "r1") == []
