@@ -180,3 +180,38 @@ def test_ray_address_without_the_ray_executor_is_a_usage_error(
     (line,) = proc.stderr.strip().splitlines()
     assert "error: --ray-address needs --executor ray" in line
     assert not (driver.cwd / "never").exists()
+
+
+@pytest.mark.slow
+def test_without_an_address_a_local_ray_runs_the_run_and_stops(
+    driver: Evalr, server: ServerThread, baseline: Path, ray_cluster: Any
+) -> None:
+    out = driver.cwd / "ray-local"
+    before = _ray_daemons()
+    proc = driver(*args(server, out, "--executor", "ray"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert journal(out) == journal(baseline)
+    assert results(out) == results(baseline)
+    (session,) = json.loads((out / "manifest.json").read_text())["ray"]["sessions"]
+    assert session["address"] == "local"
+    assert [n["ip"] for n in session["nodes"]] == ["127.0.0.1"]  # loopback only
+    # The Ray it started is gone with it (the shared cluster's processes are untouched).
+    deadline = time.monotonic() + 30
+    while (left := _ray_daemons() - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left
+
+
+def _ray_daemons() -> set[int]:
+    """The process ids of Ray's own daemons on this machine (GCS servers and raylets)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            continue
+        if argv0.endswith((b"/gcs_server", b"/raylet")):
+            found.add(int(entry.name))
+    return found
