@@ -2,14 +2,14 @@
 
 Implements ``evalr.task.Grader`` for code tasks. The sandbox is found by name through the
 registry (``evalr.sandbox.open_sandbox``): Docker when an engine answers, else the weaker local
-sandbox, or whichever the ``sandbox`` option / ``EVALR_SANDBOX`` names. Each problem's tests
+sandbox, or whichever the ``sandbox`` value names (the CLI's ``--sandbox``, which also reads
+``EVALR_SANDBOX``, passes it down; nothing here reads the environment). Each problem's tests
 travel in ``sample.metadata["tests"]`` (``inputs``, ``outputs``); only inputs enter the sandbox.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,7 +20,6 @@ from evalr.types import Completion, Grade, Sample
 from .judge import Judged, call_equal, judge, stdin_equal, stop_when_failed
 
 VERSION = "1"
-SANDBOX_ENV = "EVALR_SANDBOX"
 # LiveCodeBench's per-test timeout is 6 s of wall clock; we bound CPU at 6 s and wall at 12 s
 # (a loaded machine must not turn a correct program into a time limit). LCB sets no memory limit;
 # 2 GiB of address space per test is generous for Python solutions.
@@ -42,7 +41,7 @@ class CodeGrader:
     name = "livecodebench"
 
     def __init__(self, sandbox: str | None = None, limits: Limits = LCB_LIMITS) -> None:
-        self.sandbox_name = sandbox or os.environ.get(SANDBOX_ENV) or None
+        self.sandbox_name = sandbox
         self.limits = limits
         self._box: Sandbox | None = None
         self._lock = threading.Lock()

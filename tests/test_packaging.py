@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # Source directory of each package root, as pyproject's package-dir maps them.
 PACKAGE_DIRS = {"evalr": "evals", "evalr.tasks": "tasks", "evalr.sandboxes": "sandboxes"}
 PACKAGE_DIRS["evalr.reports"] = "reports"
-SUBPACKAGES = ["evalr", "evalr.backends", "evalr.testing"]
-SUBPACKAGES += ["evalr.tasks", "evalr.sandboxes", "evalr.reports"]
+# Every package the wheel declares (read from pyproject, so a new one cannot be forgotten here).
+SUBPACKAGES = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())[
+    "tool"
+]["setuptools"]["packages"]
 _SKIP = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "runs", "*.egg-info", "__pycache__", ".*_cache"
 )

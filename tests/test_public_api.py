@@ -39,7 +39,7 @@ DOCUMENTED = {
     "rescore",
     "run",
 }
-HEAVY = ("aiohttp", "pandas", "datasets", "math_verify", "numpy", "sympy")
+HEAVY = ("aiohttp", "pandas", "datasets", "math_verify", "numpy", "sympy", "scipy", "matplotlib")
 
 
 def test_all_is_exactly_the_documented_set() -> None:
@@ -92,6 +92,9 @@ def _imported_after(code: str) -> list[str]:
         "import evalr.cli, evalr.runner, evalr.specs; evalr.specs.resolve('r1')",
         "from evalr.backends.openai import OpenAIBackend; from evalr.specs import parse\n"
         "OpenAIBackend(parse('openai:m?base_url=http://127.0.0.1:9/v1'))",
+        # `evalr --help` loads every command, built-in and plugin, to list them.
+        "import contextlib, io, evalr.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()): evalr.cli.main(['--help'])",
     ],
 )
 def test_import_is_light(code: str) -> None:

@@ -16,8 +16,8 @@
   ``rating_seed``: the bootstrap's seed.
 
 Sample ids are Codeforces problem ids (``1579A``); each sample's metadata records its contest,
-index, rating, limits and test set. A score from sample tests only is labelled as such in
-``params["label"]``. Ratings: see ``ratings``.
+index, rating, limits and test set. A score from sample tests only is labelled as such in the
+loaded Dataset's ``facts["label"]``. Ratings: see ``ratings``.
 """
 
 from __future__ import annotations
@@ -86,10 +86,13 @@ def _sample(problem: Problem) -> Sample:
 
 
 class _Loader:
-    """Loads once; what it finds (test sets, skipped problems) goes into the task's params."""
+    """Loads the problems; what it finds (test sets, skipped problems) travels with the Dataset
+    (``facts``). The interactive problems it skipped stay here for the placement rating, which
+    counts them as attempted and unsolved."""
 
-    def __init__(self, preset: str, contests: frozenset[int] | None, params: dict) -> None:
-        self.preset, self.contests, self.params = preset, contests, params
+    def __init__(self, preset: str, contests: frozenset[int] | None) -> None:
+        self.preset, self.contests = preset, contests
+        self.interactive: tuple[str, ...] = ()
 
     def __call__(self, seed: int) -> Dataset:
         loaded = load(self.preset, self.contests)
@@ -97,7 +100,8 @@ class _Loader:
         sets = Counter(p.test_set for p in loaded.problems)
         sample_only = sorted(p.problem_id for p in loaded.problems if p.sample_tests_only)
         several = [s.id for s in samples if s.metadata["statement_facts"]["several_answers"]]
-        self.params.update(
+        self.interactive = tuple(loaded.skipped.get("interactive", ()))
+        facts = dict(
             problems=len(samples),
             contests_loaded=sorted({p.contest_id for p in loaded.problems}),
             test_sets=dict(sorted(sets.items())),
@@ -134,7 +138,7 @@ class _Loader:
                 ),
             },
         )
-        return Dataset(samples, info)
+        return Dataset(samples, info, facts)
 
 
 def _contest_ids(contests: str | None) -> frozenset[int] | None:
@@ -188,15 +192,16 @@ def codeforces(
     }
     from .ratings import CodeforcesRatings, RatingOptions  # numpy: only when a task is built
 
+    loader = _Loader(preset, chosen)
     ratings = CodeforcesRatings(
         RatingOptions(distribution=distribution, order=order, seed=seed),  # type: ignore[arg-type]
-        skipped=lambda: params.get("skipped", {}).get("interactive", []),
+        skipped=lambda: loader.interactive,
     )
     return Task(
         name="codeforces",
         version=VERSION,
         description=f"Codeforces problems ({preset}) judged in {language} in the sandbox",
-        load=_Loader(preset, chosen, params),
+        load=loader,
         prompt=codeforces_prompt(language),
         grader=CodeforcesGrader(language=language, sandbox=sandbox, time_scale=scale),
         default_samples=8,

@@ -9,11 +9,8 @@ from __future__ import annotations
 import click
 from evalr.errors import ConfigError
 
-from .percentile import DEFAULT, NAMES, distribution
-from .placement import SUBMISSIONS
-from .rating import rating_update, zero_change_rating
-from .standings import contest as find_contest
-from .standings import load_contests
+# Only names here: the arithmetic (numpy) loads when a command runs, so `evalr --help` stays fast.
+DISTRIBUTIONS = ("cf-active-2024", "codeelo", "r1-reported")
 
 
 @click.group()
@@ -26,13 +23,15 @@ def codeforces() -> None:
 @click.option(
     "--distribution",
     "name",
-    type=click.Choice(NAMES),
-    default=DEFAULT,
+    type=click.Choice(DISTRIBUTIONS),
+    default=DISTRIBUTIONS[0],
     show_default=True,
     help="The population of human ratings the percentile is taken in.",
 )
 def percentile(rating: float, name: str) -> None:
     """Print the percentile of RATING: the share of the population rated below it."""
+    from .percentile import distribution
+
     table = distribution(name)
     value = table.percentile(rating)
     click.echo(f"{value:.1f}  (rating {rating:g} in {table.name}: {table.source})")
@@ -58,6 +57,9 @@ def _parse_list(text: str, what: str) -> list[str]:
 )
 def rate(contest_id: int, solved: str, attempts: str | None) -> None:
     """Print the performance a participant with these results would get in a contest."""
+    from .rating import rating_update, zero_change_rating
+    from .standings import contest as find_contest
+
     contest = find_contest(contest_id)
     indexes = [] if solved.strip() == "-" else _parse_list(solved, "solved")
     problems = {p.index.upper(): p for p in contest.problems}
@@ -103,6 +105,8 @@ def _tries(text: str, solved: int) -> list[int]:
         raise ConfigError(f"--attempts must be whole numbers, got {text!r}") from None
     if len(tries) != solved:
         raise ConfigError(f"--attempts gives {len(tries)} counts for {solved} solved problems")
+    from .placement import SUBMISSIONS
+
     if any(not 1 <= t <= SUBMISSIONS for t in tries):
         raise ConfigError(f"--attempts must each be between 1 and {SUBMISSIONS}")
     return tries
@@ -111,6 +115,8 @@ def _tries(text: str, solved: int) -> list[int]:
 @codeforces.command()
 def contests() -> None:
     """List the contests with standings shipped with evalr."""
+    from .standings import load_contests
+
     for found in load_contests().values():
         problems = " ".join(p.index for p in found.problems)
         note = f"  [{found.unplaceable}]" if found.unplaceable else ""

@@ -35,10 +35,10 @@ def test_presets_load_offline_and_count_what_they_skip(
 ) -> None:
     task = codeforces(problems=preset)
     data = task.load(0)
-    assert len(data.samples) == judged == task.params["problems"]
-    assert len(task.params["skipped"]["interactive"]) == interactive
+    assert len(data.samples) == judged == data.facts["problems"]
+    assert len(data.facts["skipped"]["interactive"]) == interactive
     assert judged + interactive == len(preset_ids()[preset])
-    assert task.params["label"] == label
+    assert data.facts["label"] == label
     assert data.info.source.startswith("mirror:codeforces/")
     assert len(data.info.extra["sha256"]) == 64
     sample = data.samples[0]
@@ -47,7 +47,7 @@ def test_presets_load_offline_and_count_what_they_skip(
     assert meta["time_limit_s"] > 0 and meta["memory_mb"] >= 32
     assert meta["tests"]["inputs"] and len(meta["tests"]["inputs"]) == len(meta["tests"]["outputs"])
     assert task.majority_vote is False and task.params["language"] == "cpp"
-    facts_ = task.params["problem_facts"][sample.id]
+    facts_ = data.facts["problem_facts"][sample.id]
     assert facts_ == [
         meta["contest_id"], meta["index"], meta["rating"], meta["time_limit_s"],
         meta["memory_mb"], meta["test_set"],
@@ -255,3 +255,17 @@ def test_cli_percentile_and_rate() -> None:
 def test_cli_mistakes_are_one_line_errors(args: list[str], error: type) -> None:
     done = CliRunner().invoke(command, args)
     assert isinstance(done.exception, error) and "\n" not in str(done.exception)
+
+
+def test_loading_never_changes_the_task(mirror_env: Path) -> None:
+    task = codeforces(problems="2020")
+    before = dict(task.params)
+    data = task.load(0)
+    assert task.params == before and "label" not in task.params
+    assert data.facts["skipped"]["interactive"]
+
+
+def test_the_cli_lists_the_distributions_percentile_knows() -> None:
+    from evalr.tasks.codeforces import cli, percentile
+
+    assert cli.DISTRIBUTIONS == percentile.NAMES
