@@ -18,9 +18,12 @@ from .browser import CHROMIUM, browse, screenshot
 from .conftest import MARKUP, Runs
 from .dom import read
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.slow,  # eight browser launches, side by side: about 20 s on 2 cores
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)"
+    ),
+]
 if CHROMIUM is None:  # say why in the output, not only in -rs
     print("tests/reports/test_browser.py: skipped: no chromium on PATH")
 

@@ -370,3 +370,138 @@ def test_an_endpoint_that_ignores_sampling_is_flagged() -> None:
     ]
     other = {**manifest, "protocol": {**manifest["protocol"], "model": "openai:mine"}}
     assert protocol_differences(other, "math500", {}, 500, "r1") == []
+
+
+def _code_run(root: Path) -> Path:
+    """A finished LiveCodeBench run graded on public tests, written as the runner writes one."""
+    run = root / "lcb"
+    run.mkdir()
+    ids = ["q1", "q2", "q3"]
+    manifest = {
+        "run_id": "coder-20250101T000000",
+        "protocol": {
+            "name": "r1",
+            "model": "openai:coder",
+            "sampling": {"temperature": 0.6, "top_p": 0.95, "max_tokens": 32768},
+            "assistant_prefix": "",
+            "tasks": {"livecodebench": {"k": 2, "options": {}}},
+        },
+        "deviations": ["livecodebench: k=2 (r1: 16)"],
+        "tasks": {"livecodebench": {"dataset": {"rows": 3}}},
+    }
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "problems.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "task": "livecodebench",
+                    "id": q,
+                    "messages": [{"role": "user", "content": f"Solve {q}"}],
+                    "target": "",
+                    "metadata": {"difficulty": d, "platform": "leetcode"},
+                }
+            )
+            + "\n"
+            for q, d in zip(ids, ["easy", "hard", "hard"], strict=True)
+        )
+    )
+    verdicts = {
+        "q1": ["accepted", "accepted"],
+        "q2": ["wrong_answer", "accepted"],
+        "q3": ["time_limit", "wrong_answer"],
+    }
+    lines = []
+    for q, vs in verdicts.items():
+        for i, v in enumerate(vs):
+            details = {"test_set": "public", "tests": 10, "passed": 10 if v == "accepted" else 3}
+            if v != "accepted":
+                details |= {"failed_test": 3, "reason": "expected 5, got <b>6</b>"}
+            lines.append(
+                json.dumps(
+                    {
+                        "task": "livecodebench",
+                        "sample_id": q,
+                        "attempt": i,
+                        "seed": i,
+                        "status": "ok",
+                        "completion": {
+                            "text": f"```python\nprint({i})\n```",
+                            "reasoning": "plan",
+                            "finish_reason": "stop",
+                            "usage": {"completion_tokens": 50, "reasoning_tokens": 40},
+                        },
+                        "grade": {
+                            "correct": v == "accepted",
+                            "extracted": f"print({i})",
+                            "verdict": v,
+                            "details": details,
+                            "answer_class": None,
+                        },
+                    }
+                )
+                + "\n"
+            )
+    (run / "samples.jsonl").write_text("".join(lines))
+    correct = [sum(v == "accepted" for v in vs) for vs in verdicts.values()]
+    pass1 = {
+        "value": sum(c / 2 for c in correct) / 3,
+        "stderr": 0.2,
+        "ci95": [0.1, 0.9],
+        "n": 3,
+        "ci_method": "bootstrap-t",
+    }
+    results_doc = {
+        "schema_version": 2,
+        "run_id": manifest["run_id"],
+        "protocol": "r1",
+        "complete": True,
+        "deviations": manifest["deviations"],
+        "model": "openai:coder",
+        "tasks": {
+            "livecodebench": {
+                "label": "LCB public tests (not LCB)",
+                "version": "1",
+                "k": 2,
+                "problems": 3,
+                "metrics": {"pass@1": pass1},
+                "counts": {"attempts": 6},
+                "no_answer_rate": 0.0,
+                "truncation_rate": 0.0,
+                "verdicts": {"accepted": 3, "time_limit": 1, "wrong_answer": 2},
+                "test_sets": {"public": 6},
+                "per_problem": {
+                    "ids": ids,
+                    "attempts": [2, 2, 2],
+                    "correct": correct,
+                    "cons": [None, None, None],
+                },
+            }
+        },
+    }
+    (run / "results.json").write_text(json.dumps(results_doc))
+    return run
+
+
+def test_code_task_pages_show_verdicts_and_difficulty(tmp_path: Path) -> None:
+    run = _code_run(tmp_path)
+    render_report([run], tmp_path / "out", published_as="DeepSeek-R1")
+    index = read(tmp_path / "out" / "index.html")
+    td = index.find("td", data_col="livecodebench_pass1")
+    notes = [li.text for li in index.find("ol", class_="footnotes").find_all("li")]
+    flagged = {notes[int(a.text) - 1] for a in td.find("sup").find_all("a")}
+    assert "graded on public tests (public 6): not a LiveCodeBench score" in flagged
+    assert "k=2 (r1: 16)" in flagged
+    base = tmp_path / "out" / "runs" / "coder-20250101T000000" / "livecodebench"
+    task = read(base / "index.html")
+    by = task.by_id("by-difficulty").find("tbody").find_all("tr")
+    assert [r.find_all("td")[0].text for r in by] == ["easy", "hard"]
+    assert by[0].find_all("td")[2].text == "100.0" and by[1].find_all("td")[2].text == "25.0"
+    problem = read(base / "samples-001.html").by_id("p3")
+    dist = {
+        r.find_all("td")[0].text: r.find_all("td")[1].text
+        for r in problem.find("table", class_="dist").find("tbody").find_all("tr")
+    }
+    assert dist == {"time_limit": "1", "wrong_answer": "1"}
+    details = problem.find(class_="answers").find("dl", class_="kv").text
+    assert "time_limit" in details and "expected 5, got <b>6</b>" in details
+    assert "failed_test3" in details.replace(" ", "") and "test_setpublic" in details
