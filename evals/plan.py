@@ -234,10 +234,10 @@ def make_plan(config: RunConfig) -> Plan:
     )
 
 
-def default_out(config: RunConfig, planned: Sequence[Planned]) -> Path:
+def default_out(config: RunConfig, task_names: Sequence[str]) -> Path:
     """``runs/MODEL/TASKS``, plus what makes protocols differ (limit, k), so a quick
     ``--limit 3`` run never claims the directory of the full run."""
-    name = "+".join(p.task.name for p in planned)
+    name = "+".join(task_names)
     if config.limit:
         name += f"_limit{config.limit}"
     k = config.samples or config.model.samples

@@ -289,7 +289,8 @@ def scrubber_for(config: RunConfig, backend: Backend) -> Scrubber:
 
 def open_store(config: RunConfig, plan: Plan, scrubber: Scrubber) -> tuple[RunStore, bool]:
     """Lock the run directory, then resume it (same protocol only) or create it."""
-    store = RunStore(config.out or default_out(config, plan.tasks), scrubber)
+    out = config.out or default_out(config, [p.task.name for p in plan.tasks])
+    store = RunStore(out, scrubber)
     store.prepare()
     resumed = False
     try:

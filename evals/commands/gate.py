@@ -181,13 +181,9 @@ def run_directory(out: Path | None, config: Any, results: Mapping[str, Any]) -> 
     """Where ``evalr run`` wrote ``results`` (its --out, else the default directory)."""
     if out is not None:
         return Path(out)
-    from types import SimpleNamespace
-
     from evalr.plan import default_out
 
-    # default_out reads each planned task's name only: stand-ins carry just that.
-    planned: Any = [SimpleNamespace(task=SimpleNamespace(name=name)) for name in results["tasks"]]
-    return default_out(config, planned)
+    return default_out(config, list(results["tasks"]))
 
 
 @click.command("gate")
