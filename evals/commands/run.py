@@ -146,6 +146,7 @@ def run(**kw: Any) -> int:
     from dataclasses import replace
 
     from evalr import specs
+    from evalr.errors import ConfigError, DataError
     from evalr.plan import RunConfig
     from evalr.protocol import R1
     from evalr.retry import RetryPolicy
@@ -188,7 +189,13 @@ def run(**kw: Any) -> int:
         sandbox=kw["sandbox"],
         executor=kw["executor"],
     )
-    results = run_config(config)
+    try:
+        results = run_config(config)
+    except DataError as exc:
+        if kw["gate_against"] is None:
+            raise
+        # Under --gate-against 3 means "inconclusive": a data error is unusable input (2).
+        raise ConfigError(str(exc)) from None
     click.echo(results_table(results))
     if kw["gate_against"] is not None:
         from evalr.commands.gate import run_directory, run_gate

@@ -279,6 +279,12 @@ def test_run_with_gate_against(
     assert main(argv) == 2
     assert "did not finish" in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
+
+    # A data error of the run itself is unusable input (2): 3 only ever means inconclusive.
+    monkeypatch.setenv("EVALR_DATA_DIR", str(tmp_path / "no-mirror"))
+    argv = gate_runs.run_argv(tmp_path / "nodata", 0.4, "--gate-against", str(gate_runs.base))
+    assert main(argv) == 2
+    assert "not found" in capsys.readouterr().err
     assert gate_runs.server.stats(detail=False)["received"] == 0
 
 
