@@ -169,7 +169,7 @@ def make_cell(run: RunView, column: Column, published: Published | None) -> Cell
         value,
         low,
         high,
-        str(m.get("ci_method") or ("bootstrap" if column.unit == "rating" else "")),
+        str(m.get("ci_method") or ("bootstrap" if column.task == "codeforces" else "")),
         view.k,
         m.get("n"),
         figure,

@@ -505,3 +505,34 @@ def test_code_task_pages_show_verdicts_and_difficulty(tmp_path: Path) -> None:
     details = problem.find(class_="answers").find("dl", class_="kv").text
     assert "time_limit" in details and "expected 5, got <b>6</b>" in details
     assert "failed_test3" in details.replace(" ", "") and "test_setpublic" in details
+
+
+def test_codeforces_rating_and_percentile_cells(tmp_path: Path) -> None:
+    run = _code_run(tmp_path)
+    doc = json.loads((run / "results.json").read_text())
+    per = {"ids": ["1A"], "attempts": [2], "correct": [1], "cons": [None]}
+    doc["tasks"]["codeforces"] = {
+        "label": "Codeforces",
+        "version": "1",
+        "k": 2,
+        "problems": 1,
+        "per_problem": per,
+        "metrics": {
+            "codeforces_rating": {"value": 1650.4, "stderr": 80, "ci95": [1500, 1800], "n": 10},
+            "codeforces_percentile": {"value": 88.0, "stderr": 2, "ci95": [80, 89], "n": 10},
+        },
+    }
+    (run / "results.json").write_text(json.dumps(doc))
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["protocol"]["tasks"]["codeforces"] = {"k": 2, "options": {}}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    render_report([run], tmp_path / "out", published_as="r1-distill-qwen-32b")
+    index = read(tmp_path / "out" / "index.html")
+    rating = index.find("td", data_col="codeforces_rating")
+    assert rating.find(class_="v").text.startswith("1,650")
+    assert "[1,500, 1,800]" in rating.find(class_="ci").text and "bootstrap" in rating.text
+    assert rating.find(class_="published").text == "1691"
+    assert rating.attrs["data-status"] == "consistent"
+    percentile = index.find("td", data_col="codeforces_percentile")
+    assert percentile.find(class_="published").text == "90.6"
+    assert percentile.attrs["data-status"] == "differs"  # 90.6 lies above [80, 89]
