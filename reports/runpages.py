@@ -12,6 +12,7 @@ from typing import Any
 
 from evalr.reports import taskpage as tp
 from evalr.reports.journal import read_journal
+from evalr.reports.panel import panel
 from evalr.reports.paper import protocol_differences
 from evalr.reports.reportdir import ReportDir
 from evalr.reports.runset import RunView, TaskView
@@ -112,7 +113,7 @@ def write_run(run: RunView, out: ReportDir) -> RunPages:
         task_journal = journal.task(name)
         base = task_dir(run, name)
         problems = tp.problem_pages(view.outcomes.ids, rows)
-        panels = {p.id: tp.panel(task_journal.problems.get(p.id), view.k) for p in problems}
+        panels = {p.id: panel(task_journal.problems.get(p.id), view.k) for p in problems}
         pages = list(range(1, tp.page_of(max(len(problems) - 1, 0)) + 1))
         notes = list(general)
         if view.provisional:
