@@ -52,10 +52,9 @@ def _check_format(fmt: str) -> None:
         raise ConfigError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def paper_table(
-    run_dirs: Sequence[str | Path], published_as: str | None = None, fmt: str = "md"
-) -> str:
-    """The paper table as Markdown, CSV or LaTeX text."""
+def _paper_table(
+    run_dirs: Sequence[str | Path], published_as: str | None, fmt: str
+) -> tuple[str, list[str]]:
     from evalr.reports.exports import export
 
     _check_format(fmt)
@@ -63,8 +62,38 @@ def paper_table(
         from evalr.errors import ConfigError
 
         raise ConfigError("paper_table gives md, csv or latex; render_report writes html")
-    _, table = _table(run_dirs, published_as)
-    return export(table, fmt)
+    runset, table = _table(run_dirs, published_as)
+    return export(table, fmt), runset.notes
+
+
+def paper_table(
+    run_dirs: Sequence[str | Path], published_as: str | None = None, fmt: str = "md"
+) -> str:
+    """The paper table as Markdown, CSV or LaTeX text."""
+    return _paper_table(run_dirs, published_as, fmt)[0]
+
+
+def _render(
+    run_dirs: Sequence[str | Path], out: Path, published_as: str | None, fmt: str
+) -> tuple[Path, list[str]]:
+    """``render_report``, with the notes on the inputs (an empty directory, a run left out)."""
+    _check_format(fmt)
+    out = Path(out)
+    if fmt != "html":
+        from evalr.store import write_atomic
+
+        text, notes = _paper_table(run_dirs, published_as, fmt)
+        if out.is_dir():
+            from evalr.errors import ConfigError
+
+            raise ConfigError(f"{out} is a directory; give --out a file for --format {fmt}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, text)
+        return out, notes
+    from evalr.reports.render import render_html
+
+    runset, table = _table(run_dirs, published_as)
+    return render_html(runset, table, out), runset.notes
 
 
 def render_report(
@@ -75,20 +104,4 @@ def render_report(
     fmt: str = "html",
 ) -> Path:
     """Write the report of ``run_dirs`` to ``out``; returns the index (html) or the file."""
-    _check_format(fmt)
-    out = Path(out)
-    if fmt != "html":
-        from evalr.store import write_atomic
-
-        text = paper_table(run_dirs, published_as, fmt)
-        if out.is_dir():
-            from evalr.errors import ConfigError
-
-            raise ConfigError(f"{out} is a directory; give --out a file for --format {fmt}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, text)
-        return out
-    from evalr.reports.render import render_html
-
-    runset, table = _table(run_dirs, published_as)
-    return render_html(runset, table, out)
+    return _render(run_dirs, out, published_as, fmt)[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalr.reports.table import PaperTable, fmt, interval_text, table_records
+from evalr.reports.table import RECORD_FIELDS, PaperTable, fmt, interval_text, table_records
 
 FORMATS = ("md", "csv", "latex")
 
@@ -62,7 +62,7 @@ def export(table: PaperTable, fmt_name: str) -> str:
     import pandas as pd
 
     if fmt_name == "csv":
-        return str(pd.DataFrame(table_records(table)).to_csv(index=False))
+        return str(pd.DataFrame(table_records(table), columns=RECORD_FIELDS).to_csv(index=False))
     frame = pd.DataFrame(_rows(table))
     if frame.empty:
         frame = pd.DataFrame(columns=["model", "protocol"])

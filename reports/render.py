@@ -29,8 +29,10 @@ FIGURE1_AXES = ("aime24_pass1", "codeforces_percentile", "gpqa_diamond_pass1", "
 
 
 def _plain(label: str) -> str:
-    """A label matplotlib shows as typed (a ``$`` would start its math mode)."""
-    return label.replace("$", r"\$")
+    """A label matplotlib shows as typed (a ``$`` would start its math mode, a leading ``_``
+    would hide it from the legend)."""
+    label = label.replace("$", r"\$")
+    return f" {label}" if label.startswith("_") else label
 
 
 def _chart_axes(table: PaperTable) -> list[Any]:

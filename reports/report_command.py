@@ -34,11 +34,14 @@ import click
 def report(run_dirs: tuple[Path, ...], out: Path | None, fmt: str, published_as: str | None) -> int:
     """Report on run directories (or directories of runs): the DeepSeek-R1 paper's table and
     charts beside its published figures, per-task pages, per-sample drill-down, comparisons."""
-    from evalr.reports import paper_table, render_report
+    from evalr.reports import _paper_table, _render
 
     if fmt != "html" and out is None:
-        click.echo(paper_table(run_dirs, published_as, fmt), nl=False)
-        return 0
-    written = render_report(run_dirs, out or Path("report"), published_as=published_as, fmt=fmt)
-    click.echo(f"report: {written}", err=True)
+        text, notes = _paper_table(run_dirs, published_as, fmt)
+        click.echo(text, nl=False)
+    else:
+        written, notes = _render(run_dirs, out or Path("report"), published_as, fmt)
+        click.echo(f"report: {written}", err=True)
+    for note in notes:  # the same notes head the HTML report
+        click.echo(f"report: note: {note}", err=True)
     return 0

@@ -227,6 +227,13 @@ def interval_text(cell: Cell) -> str:
     return f"[{fmt(cell.low, cell.digits)}, {fmt(cell.high, cell.digits)}]"
 
 
+RECORD_FIELDS = (
+    "model", "run_id", "protocol", "benchmark", "task", "metric", "unit", "value", "ci95_low",
+    "ci95_high", "ci_method", "k", "n", "published_model", "published", "delta", "status",
+    "protocol_differences",
+)  # fmt: skip
+
+
 def table_records(table: PaperTable) -> list[dict[str, Any]]:
     """One record per (run, column): the tidy form the data exports and the page embed."""
     out = []

@@ -536,3 +536,18 @@ def test_codeforces_rating_and_percentile_cells(tmp_path: Path) -> None:
     percentile = index.find("td", data_col="codeforces_percentile")
     assert percentile.find(class_="published").text == "90.6"
     assert percentile.attrs["data-status"] == "differs"  # 90.6 lies above [80, 89]
+
+
+def test_notes_on_the_inputs_go_to_stderr(
+    runs: Runs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "manifest.json").write_text("{not json")
+    assert main(["report", str(runs["empty"]), str(bad), "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    from evalr.reports.table import RECORD_FIELDS
+
+    assert out.splitlines() == [",".join(RECORD_FIELDS)]  # the header of an empty table
+    assert f"report: note: {runs['empty']}: no run directories in it" in err
+    assert f"report: note: {bad}: left out: {bad / 'manifest.json'} is corrupt" in err
