@@ -111,7 +111,9 @@ def placements(config: RunConfig, nodes: list[Node]) -> list[dict[str, Any]]:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     def on(node: Node, **options: Any) -> dict[str, Any]:
-        strategy = NodeAffinitySchedulingStrategy(node.id, soft=True)
+        # Pinned: one per node (a soft affinity was seen to put two on one node). A replacement
+        # may go anywhere (``RayCluster.replace``): its node may be the one that was lost.
+        strategy = NodeAffinitySchedulingStrategy(node.id, soft=False)
         return {"scheduling_strategy": strategy, **options}
 
     gpus = sum(n.gpus for n in nodes)
@@ -179,7 +181,7 @@ class RayCluster:
         self.graders = [
             grading.options(
                 num_cpus=0,
-                scheduling_strategy=NodeAffinitySchedulingStrategy(n.id, soft=True),
+                scheduling_strategy=NodeAffinitySchedulingStrategy(n.id, soft=False),
             ).remote(self._ref)
             for n in self.nodes
         ]
@@ -236,6 +238,12 @@ class RayCluster:
                 "kept: check the cluster (`ray status`) and rerun the same command",
                 cause="ray workers lost",
             )
+        strategy = self._options[index].get("scheduling_strategy")
+        if strategy is not None:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            soft = NodeAffinitySchedulingStrategy(strategy.node_id, soft=True)
+            self._options[index] = {**self._options[index], "scheduling_strategy": soft}
         return await self.spawn(index)
 
     def describe(self) -> Mapping[str, Any]:

@@ -11,6 +11,11 @@ running; the driver starts a replacement (at most ``MAX_LOST`` per session) and 
 those shards with only their attempts not yet stored, at most ``MAX_TRIES`` times each. A
 record that arrives for an attempt already stored is dropped and counted. The counts go in the
 manifest (``ray.sessions[-1]``) and the run log, with each node's throughput.
+
+Why not Ray's own pools: ``ray.util.ActorPool`` loses the task of an actor that dies and returns
+whole results only, and Ray Data's ``map_batches`` retries whole batches (at least once, so
+duplicates) into its own sinks; neither gives one writer each request's records as they
+complete, exactly once, with only the unfinished part of a lost worker's work re-run.
 """
 
 from __future__ import annotations
@@ -117,7 +122,8 @@ class RayExecution:
 
         cluster = self.cluster
         handle = cluster.generation[index]
-        ip = str(cluster.facts[index].get("ip"))
+        facts = cluster.facts[index]
+        node = f"{facts.get('ip')} {str(facts.get('node_id'))[:12]}"  # two nodes may share an IP
         stream = handle.run_shard.options(num_returns="streaming").remote(
             shard.task, shard.units, self.ledger.reps_for(shard)
         )
@@ -125,7 +131,7 @@ class RayExecution:
             async for ref in stream:
                 kind, value = await ref
                 if kind == "records":
-                    self._store(value, ip)
+                    self._store(value, node)
                 else:
                     self._done(value)
         except RayActorError as exc:
@@ -133,7 +139,7 @@ class RayExecution:
         except RayTaskError as exc:
             raise (exc.cause if isinstance(exc.cause, Exception) else exc) from None
 
-    def _store(self, records: list[SampleRecord], ip: str) -> None:
+    def _store(self, records: list[SampleRecord], node: str) -> None:
         fresh = self.ledger.accept(records)
         if not fresh:
             return
@@ -141,7 +147,7 @@ class RayExecution:
         ok = [r for r in fresh if r.status == "ok" and r.completion is not None]
         tokens = sum(r.completion.usage.completion_tokens for r in ok if r.completion)
         self.progress.advance(len(fresh), tokens, errors=len(fresh) - len(ok))
-        self.rates.setdefault(ip, NodeRate()).add(len(fresh), tokens)
+        self.rates.setdefault(node, NodeRate()).add(len(fresh), tokens)
 
     def _done(self, facts: dict[str, Any]) -> None:
         self.backend.retries += int(facts.get("retries", 0))
@@ -188,15 +194,15 @@ class RayExecution:
 
     def _end_session(self, seconds: float) -> None:
         throughput = {}
-        for ip, rate in sorted(self.rates.items()):
+        for node, rate in sorted(self.rates.items()):
             per_s = rate.completions / seconds if seconds > 0 else 0.0
-            throughput[ip] = {
+            throughput[node] = {
                 "completions": rate.completions,
                 "tokens": rate.tokens,
                 "completions_per_s": round(per_s, 3),
             }
             self.log.write(
-                f"node {ip}: {rate.completions} completions, {rate.tokens} tokens, "
+                f"node {node}: {rate.completions} completions, {rate.tokens} tokens, "
                 f"{per_s:.2f} completions/s over {seconds:.1f} s"
             )
         counts = {

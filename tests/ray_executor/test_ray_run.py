@@ -114,6 +114,9 @@ def test_a_ray_run_stores_the_same_records_and_results_as_in_process(
     assert manifest["executor"] == "ray"
     (session,) = manifest["ray"]["sessions"]
     assert len(session["nodes"]) == 2 and len(session["generation_workers"]) == 2
+    nodes = {n["node_id"] for n in session["nodes"]}
+    assert {w["node_id"] for w in session["generation_workers"]} == nodes  # one per node
+    assert len(session["throughput"]) == 2
     assert session["duplicates_dropped"] == session["lost_workers"] == 0
     log = (out / "run.log").read_text()
     assert log.count("completions/s") == len(session["throughput"]) >= 1
