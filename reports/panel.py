@@ -12,8 +12,6 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from evalr.reports.journal import Attempt, ProblemJournal, Texts
@@ -64,26 +62,31 @@ def strip(attempts: Mapping[int, Attempt], k: int) -> Markup:
     Built here rather than in the template: a 64 x 500 task would otherwise loop 32,000 times
     through Jinja. Only the constant marks and class names above enter this HTML.
     """
-    marks = []
+    spans, run_cls, run = [], "", ""
     for i in range(max(k, max(attempts, default=-1) + 1)):
         a = attempts.get(i)
         g = None if a is None else a.grade
         if a is None:
-            marks.append(("none", "·"))
+            cls, mark = "none", "·"
         elif a.status != "ok" or g is None:
-            marks.append(("err", "!"))
+            cls, mark = "err", "!"
         elif g.correct:
-            marks.append(("ok", "✓"))
+            cls, mark = "ok", "✓"
         elif g.extracted is not None:
-            marks.append(("no", "✗"))
+            cls, mark = "no", "✗"
         elif a.completion is not None and a.completion.finish_reason == "length":
-            marks.append(("none", "⌛"))
+            cls, mark = "none", "⌛"
         else:
-            marks.append(("none", "∅"))
-    html = "".join(
-        _SPAN[cls] % "".join(m for _, m in run) for cls, run in groupby(marks, key=itemgetter(0))
-    )
-    return Markup(html)
+            cls, mark = "none", "∅"
+        if cls == run_cls:
+            run += mark
+        else:
+            if run:
+                spans.append(_SPAN[run_cls] % run)
+            run_cls, run = cls, mark
+    if run:
+        spans.append(_SPAN[run_cls] % run)
+    return Markup("".join(spans))
 
 
 def _details(a: Attempt) -> list[tuple[str, str]]:

@@ -71,30 +71,34 @@ def breakdowns(view: TaskView, meta: Mapping[str, Mapping[str, Any]]) -> list[di
     return out
 
 
-def _tokens(task: TaskJournal) -> tuple[str, list[tuple[int, bool]]]:
+def _tokens(task: TaskJournal) -> tuple[str, Any, Any]:
+    """Per graded attempt: its token count (reasoning, or completion where a model gives no
+    separate reasoning) and whether it was correct, as numpy arrays."""
+    import numpy as np
+
     stats = [p.stats() for p in task.problems.values()]
-    if any(any(s.reasoning) for s in stats):
-        return "reasoning tokens", [
-            x for s in stats for x in zip(s.reasoning, s.correct, strict=True)
-        ]
-    return "completion tokens", [
-        x for s in stats for x in zip(s.completion, s.correct, strict=True)
-    ]
+    correct = np.fromiter((c for s in stats for c in s.correct), dtype=bool)
+    reasoning = np.fromiter((t for s in stats for t in s.reasoning), dtype=np.int64)
+    if reasoning.any():
+        return "reasoning tokens", reasoning, correct
+    completion = np.fromiter((t for s in stats for t in s.completion), dtype=np.int64)
+    return "completion tokens", completion, correct
 
 
 def histogram(task: TaskJournal, cap: int | None, bins: int = 30) -> dict[str, Any] | None:
     """Bins for the template's SVG: stacked correct (below) and wrong counts."""
-    xlabel, values = _tokens(task)
-    if not values:
+    import numpy as np
+
+    xlabel, values, ok = _tokens(task)
+    if not len(values):
         return None
-    top = max(v for v, _ in values) or 1
+    top = int(values.max()) or 1
     if cap and top > 0.8 * cap:
         top = max(top, cap)
     step = top / bins
-    correct, wrong = [0] * bins, [0] * bins
-    for v, ok in values:
-        i = min(int(v / step), bins - 1)
-        (correct if ok else wrong)[i] += 1
+    edges = np.linspace(0, top, bins + 1)
+    correct = np.histogram(values[ok], edges)[0].tolist()
+    wrong = np.histogram(values[~ok], edges)[0].tolist()
     width, height = 600, 150
     peak = max(c + w for c, w in zip(correct, wrong, strict=True)) or 1
     bar_w = width / bins
