@@ -52,6 +52,7 @@ def run(
     options: Mapping[str, Any] | None = None,
     sandbox: str | None = None,
     executor: str = "in-process",
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns the results document (as in results.json).
 
@@ -86,6 +87,7 @@ def run(
         task_options=task_options,
         sandbox=sandbox,
         executor=executor,
+        ray_address=ray_address,
     )
     return run_config(config)
 

@@ -47,6 +47,8 @@ class RunConfig:
     # Where requests run: "in-process" or "ray" (evalr.executors). Not protocol: a run resumes
     # under either, and the records and results are the same.
     executor: str = "in-process"
+    # The Ray cluster for executor "ray" (else RAY_ADDRESS; neither: a local Ray for the run).
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if not self.tasks:
@@ -62,6 +64,8 @@ class RunConfig:
             raise ConfigError(f"sandbox must be docker or local, not {self.sandbox!r}")
         if self.executor not in ("in-process", "ray"):
             raise ConfigError(f"executor must be in-process or ray, not {self.executor!r}")
+        if self.ray_address and self.executor != "ray":
+            raise ConfigError("a Ray address needs the ray executor (--executor ray)")
 
 
 def _at_least(name: str, value: int | None, low: int) -> None:

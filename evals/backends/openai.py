@@ -207,6 +207,7 @@ class OpenAIBackend:
         if self.options.basic_auth:
             self._headers["Authorization"] = f"Basic {self.options.basic_auth}"
         self._key: str | None = None
+        self._given: dict[str, str] = {}
         self._session: Any = None
         self._aiohttp: Any = None
         self._server: dict[str, Any] = {}
@@ -224,6 +225,11 @@ class OpenAIBackend:
             found.append(self.options.basic_auth)
         return found
 
+    def use_keys(self, values: Mapping[str, str]) -> None:
+        """API-key values by variable name, used before this process's environment (a Ray
+        worker gets the driver's keys this way, as values, never through its environment)."""
+        self._given = dict(values)
+
     def _url(self, path: str) -> str:
         return f"{self.options.base_url}{path}"
 
@@ -232,7 +238,7 @@ class OpenAIBackend:
 
         env = self.options.api_key_env
         if env:
-            key = os.environ.get(env)
+            key = self._given.get(env) or os.environ.get(env)
             if not key:
                 raise ConfigError(f"{env} is not set: export {env}=... to use {self.model}")
             self._key = key

@@ -165,12 +165,8 @@ def run(**kw: Any) -> int:
             )
     if any(p.startswith("livecodebench.") for p in pairs) and "livecodebench" not in kw["tasks"]:
         pairs = [p for p in pairs if not p.startswith("livecodebench.")]
-    if kw["ray_address"]:
-        if kw["executor"] != "ray":
-            raise click.UsageError("--ray-address needs --executor ray")
-        import os
-
-        os.environ["RAY_ADDRESS"] = kw["ray_address"]  # where Ray itself looks for it
+    if kw["ray_address"] and kw["executor"] != "ray":
+        raise click.UsageError("--ray-address needs --executor ray")
     spec = specs.resolve(kw["model"], base_url=kw["base_url"], serve=kw["serve"])
     protocol = replace(R1, assistant_prefix="<think>\n") if kw["think_prefix"] else R1
     config = RunConfig(
@@ -188,6 +184,7 @@ def run(**kw: Any) -> int:
         task_options=task_options(tuple(pairs), kw["tasks"]),
         sandbox=kw["sandbox"],
         executor=kw["executor"],
+        ray_address=kw["ray_address"],
     )
     try:
         results = run_config(config)

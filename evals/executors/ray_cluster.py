@@ -133,7 +133,7 @@ class RayCluster:
     def __init__(self, config: RunConfig, plan: Plan, backend: Backend) -> None:
         self.config = config
         self.inner = backend  # built on the driver (options checked there); never started
-        self.address = os.environ.get(ADDRESS_ENV) or None
+        self.address = config.ray_address or os.environ.get(ADDRESS_ENV) or None
         if not self.address:
             # A Ray for this run only: bound to loopback, no usage report. Ray reads both when
             # it is first imported, which payload() does.

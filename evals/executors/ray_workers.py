@@ -28,6 +28,7 @@ from typing import Any, cast
 
 from evalr import registry
 from evalr.breaker import Breaker
+from evalr.errors import ConfigError
 from evalr.grading import Grading, ProblemKey
 from evalr.plan import Plan, Planned, RunConfig
 from evalr.retry import RetryingBackend
@@ -121,17 +122,18 @@ class GenerationWorker:
         self.engine: RetryingBackend | None = None
 
     async def start(self, secrets: Mapping[str, str]) -> dict[str, Any]:
-        """Start this node's backend. ``secrets``: API-key variables read on the driver; they
-        are in this process's environment only while the backend starts and reads them."""
+        """Start this node's backend. ``secrets``: API-key values by variable name, read on the
+        driver and handed to the backend as values (never put in this process's environment)."""
         scrubber = Scrubber([s for v in secrets.values() for s in header_secrets(v)])
         raw = registry.load("backend", self.config.model.backend)(self.config.model)
         engine = RetryingBackend(raw, self.config.retry, self.config.seed, Breaker(), scrubber)
-        os.environ.update(secrets)
-        try:
-            await engine.start(Path(tempfile.mkdtemp(prefix="evalr-ray-")))
-        finally:
-            for name in secrets:
-                os.environ.pop(name, None)
+        if secrets:
+            if not hasattr(raw, "use_keys"):
+                raise ConfigError(
+                    f"backend {self.config.model.backend} cannot take API keys on Ray workers"
+                )
+            raw.use_keys(secrets)
+        await engine.start(Path(tempfile.mkdtemp(prefix="evalr-ray-")))
         scrubber.add(backend_secrets(raw))
         self.engine = engine
         caps = engine.capabilities
