@@ -116,8 +116,6 @@ def write_run(run: RunView, out: ReportDir) -> RunPages:
         panels = {p.id: panel(task_journal.problems.get(p.id), view.k) for p in problems}
         pages = list(range(1, tp.page_of(max(len(problems) - 1, 0)) + 1))
         notes = list(general)
-        if view.provisional:
-            notes.insert(0, "the run did not finish: these numbers are provisional")
         differences = protocol_differences(
             run.run.manifest, name, view.entry, len(view.outcomes.ids), run.run.model_label
         )

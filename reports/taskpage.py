@@ -229,14 +229,17 @@ def facts(run: RunView, view: TaskView, task: TaskJournal) -> list[tuple[str, st
             "no_answer_rate", sum(s.no_answer for s in stats) / n if n else None
         ),
     }
+    # An unfinished run has no results entry: the same means from its journal.
+    reasoning = sum(sum(s.reasoning) for s in stats) / n if n else None
+    answer = sum(sum(s.completion) - sum(s.reasoning) for s in stats) / n if n else None
     manifest_task = run.run.manifest.get("tasks", {}).get(view.name, {})
     dataset = manifest_task.get("dataset", {})
     out = [
         ("truncated (finish_reason length)", _pct(rates["truncation_rate"])),
         ("no answer extracted", _pct(rates["no_answer_rate"])),
         ("errors", _pct(entry.get("error_rate")) if entry else "–"),
-        ("mean reasoning tokens", fmt(finite(entry.get("mean_reasoning_tokens")), 0)),
-        ("mean answer tokens", fmt(finite(entry.get("mean_answer_tokens")), 0)),
+        ("mean reasoning tokens", fmt(finite(entry.get("mean_reasoning_tokens", reasoning)), 0)),
+        ("mean answer tokens", fmt(finite(entry.get("mean_answer_tokens", answer)), 0)),
         ("graded attempts", f"{n:,}"),
     ]
     if entry.get("verdicts"):
