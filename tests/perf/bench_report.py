@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from evalr.metrics import Attempt, majority_correct, task_metrics
 from evalr.results import metric_json
@@ -60,7 +61,9 @@ def make_run(
     reasoning = (REASONING * (1 + chars // len(REASONING)))[:chars] if chars else REASONING
     run = root / model
     run.mkdir(parents=True)
-    protocol_tasks = {t: {"version": "1", "k": k, "limit": None, "options": {}} for t in TASKS}
+    protocol_tasks: dict[str, Any] = {
+        t: {"version": "1", "k": k, "limit": None, "options": {}} for t in TASKS
+    }
     manifest = {
         "run_id": f"{model}-20250101T000000",
         "evalr_version": "bench",
@@ -90,7 +93,7 @@ def make_run(
         for task in TASKS:
             rows = _problems(task, n)
             problems += rows
-            per = {"ids": [], "attempts": [], "correct": [], "cons": []}
+            per: dict[str, list[Any]] = {"ids": [], "attempts": [], "correct": [], "cons": []}
             attempts_all = []
             for row in rows:
                 p = min(max(strength + rng.uniform(-0.4, 0.4), 0.0), 1.0)
