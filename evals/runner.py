@@ -250,6 +250,9 @@ def new_manifest(config: RunConfig, plan: Plan) -> dict[str, Any]:
         # The full spec, transport options included (without credentials); the protocol holds
         # only what shapes output.
         "model_spec": config.model.text,
+        # Sampling settings the endpoint is known to ignore (the DeepSeek API's temperature and
+        # top-p for deepseek-reasoner): the run could not follow the protocol there.
+        "ignored_sampling": ignored_sampling(config),
         "host": mf.host(),
         "executor": config.executor,
         "tasks": {
@@ -277,6 +280,10 @@ def backend_secrets(backend: Backend) -> list[str]:
     for value in getattr(backend, "secrets", lambda: ())():
         found += header_secrets(value)
     return found
+
+
+def ignored_sampling(config: RunConfig) -> list[str]:
+    return [x for x in config.model.ignores if x in ("temperature", "top_p", "max_tokens")]
 
 
 def scrubber_for(config: RunConfig, backend: Backend) -> Scrubber:
@@ -367,6 +374,12 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
     raw = executors.driver_backend(config, plan, _engine(config, backend))
     scrubber = scrubber_for(config, raw)
     store, resumed = open_store(config, plan, scrubber)
+    if ignored := ignored_sampling(config):
+        _warn(
+            f"{config.model.label} is known to ignore {', '.join(ignored)}; recorded in the "
+            "manifest",
+            config.quiet,
+        )
     engine = RetryingBackend(raw, config.retry, config.seed, Breaker(), scrubber)
     execution = executors.execution(config, engine, store, plan, Grading())
     doc: dict[str, Any] | None = None

@@ -160,7 +160,11 @@ def protocol_differences(
     for key, value in R1.sampling.as_dict().items():
         if key in sampling and sampling[key] != value:
             out.append(f"{key} {sampling[key]} ({PAPER_PROTOCOL}: {value})")
-    ignored = manifest.get("model", {}).get("ignores") or _preset_ignores(preset, protocol)
+    ignored = (
+        manifest.get("ignored_sampling")
+        or manifest.get("model", {}).get("ignores")
+        or _preset_ignores(preset, protocol)
+    )
     if ignored:
         out.append(f"the endpoint ignores {', '.join(map(str, ignored))}")
     if protocol.get("assistant_prefix"):

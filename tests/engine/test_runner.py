@@ -402,3 +402,17 @@ def test_preset_sampling_overrides_reach_requests(tmp_path: Path, use_tasks: Ins
     )
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["protocol"]["sampling"]["max_tokens"] == 256
+
+
+def test_sampling_an_endpoint_ignores_is_warned_and_recorded(
+    tmp_path: Path, use_tasks: Install, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    use_tasks(toy_task(problems=1))
+    cfg = config(tmp_path, samples=1, quiet=False)
+    cfg = replace(cfg, model=replace(cfg.model, ignores=("temperature", "top_p")))
+    run(cfg, ScriptedBackend())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["ignored_sampling"] == ["temperature", "top_p"]
+    assert "known to ignore temperature, top_p" in capsys.readouterr().err
