@@ -97,7 +97,7 @@ def rescore(
 ) -> dict[str, Any]:
     """Re-grade a stored run without the model (as ``evalr score RUN_DIR``); ``tasks``
     supplies Task objects for runs made with them."""
-    from evalr.rescore import rescore as rescore_dir
+    from evalr.regrade import rescore as rescore_dir
 
     return rescore_dir(Path(run_dir), tasks, sandbox)
 

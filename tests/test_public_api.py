@@ -99,3 +99,11 @@ def _imported_after(code: str) -> list[str]:
 )
 def test_import_is_light(code: str) -> None:
     assert _imported_after(code) == []
+
+
+def test_no_module_shadows_a_public_name() -> None:
+    """A submodule named like a public function would replace it once imported."""
+    from pathlib import Path
+
+    modules = {p.stem for p in Path(evalr.__file__).parent.glob("*.py")}
+    assert not modules & set(evalr.__all__)

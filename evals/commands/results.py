@@ -52,7 +52,7 @@ def score(
     if run_dir is not None:
         if responses is not None or out is not None or task is not None:
             raise click.UsageError("give RUN_DIR or --responses FILE, not both")
-        from evalr.rescore import rescore
+        from evalr.regrade import rescore
         from evalr.table import results_table
 
         click.echo(results_table(rescore(run_dir, sandbox=sandbox)))

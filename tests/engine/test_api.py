@@ -8,7 +8,7 @@ from pathlib import Path
 import evalr
 import pytest
 from evalr.errors import DataError, ErrorRateExceeded
-from evalr.rescore import rescore
+from evalr.regrade import rescore
 from evalr.store import RunStore
 
 from .doubles import ToyGrader, toy_task

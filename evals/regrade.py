@@ -1,4 +1,4 @@
-"""Re-grade a stored run from its own records: no model, no requests.
+"""Re-grade a stored run from its own records: no model, no requests (``evalr.rescore``).
 
 Takes the run directory's one-writer lock (a run still writing is refused), rebuilds each task
 the way the manifest says it was made (registered name, task file, factory), checks the rows
