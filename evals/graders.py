@@ -16,7 +16,7 @@ from typing import Any
 from evalr.extract import answer_part, extract_boxed, extract_choice
 from evalr.gradepool import VerifyPool, shared_pool
 from evalr.mathgrade import VERSION, canonical, number, package_versions, quick_verdict
-from evalr.types import Completion, Grade, Sample
+from evalr.types import Completion, Grade, Problem
 
 
 def _vote_key(answer: str) -> str:
@@ -47,7 +47,7 @@ class MathGrader:
     name: str = "math"
     pool: Callable[[], VerifyPool] = field(default=shared_pool, compare=False)
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
+    def extract(self, problem: Problem, completion: Completion) -> str | None:
         return extract_boxed(completion.text)
 
     async def equal(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[bool, str | None]]:
@@ -65,21 +65,21 @@ class MathGrader:
                 out[i] = (verdict.equal, verdict.note)
         return [o if o is not None else (False, None) for o in out]
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+    async def grade(self, problem: Problem, extracted: Sequence[str | None]) -> list[Grade]:
         answered = [(i, a) for i, a in enumerate(extracted) if a is not None]
-        results = await self.equal([(sample.target, a) for _, a in answered])
+        results = await self.equal([(problem.target, a) for _, a in answered])
         grades = [Grade(correct=False, extracted=None) for _ in extracted]
         for (i, answer), (equal, note) in zip(answered, results, strict=True):
             grades[i] = Grade(equal, answer, details={"note": note} if note else {})
         return grades
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+    async def classes(self, problem: Problem, answers: Sequence[str]) -> list[int]:
         keys = [_vote_key(a) for a in answers]
         distinct = list(dict.fromkeys(keys))
         first = [answers[keys.index(key)] for key in distinct]
         # Everything equal to the gold is one group (and those verdicts are cached from grading);
         # only the wrong answers need comparing with each other.
-        right = [eq for eq, _ in await self.equal([(sample.target, a) for a in first])]
+        right = [eq for eq, _ in await self.equal([(problem.target, a) for a in first])]
         wrong = [i for i, ok in enumerate(right) if not ok]
         pairs = [(i, j) for n, i in enumerate(wrong) for j in wrong[n + 1 :]]
         verdicts = await self.equal([(first[i], first[j]) for i, j in pairs])
@@ -104,14 +104,14 @@ class IntegerGrader:
     name: str = "integer"
     math: MathGrader = field(default_factory=MathGrader)
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
+    def extract(self, problem: Problem, completion: Completion) -> str | None:
         return extract_boxed(completion.text)
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
-        return await self.math.grade(sample, extracted)
+    async def grade(self, problem: Problem, extracted: Sequence[str | None]) -> list[Grade]:
+        return await self.math.grade(problem, extracted)
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
-        return await self.math.classes(sample, answers)
+    async def classes(self, problem: Problem, answers: Sequence[str]) -> list[int]:
+        return await self.math.classes(problem, answers)
 
     def describe(self) -> Mapping[str, Any]:
         return {"grader": self.name, "version": VERSION, "packages": package_versions()}
@@ -123,14 +123,14 @@ class ChoiceGrader:
 
     name: str = "choice"
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
+    def extract(self, problem: Problem, completion: Completion) -> str | None:
         return extract_choice(completion.text)
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
-        target = sample.target.strip().upper()
+    async def grade(self, problem: Problem, extracted: Sequence[str | None]) -> list[Grade]:
+        target = problem.target.strip().upper()
         return [Grade(a is not None and a.strip().upper() == target, a) for a in extracted]
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+    async def classes(self, problem: Problem, answers: Sequence[str]) -> list[int]:
         letters = [a.strip().upper() for a in answers]
         order = list(dict.fromkeys(letters))
         return [order.index(letter) for letter in letters]
@@ -150,18 +150,18 @@ class ExactGrader:
 
     name: str = "exact"
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
+    def extract(self, problem: Problem, completion: Completion) -> str | None:
         boxed = extract_boxed(completion.text)
         if boxed is not None:
             return boxed
         answer = _normal_text(answer_part(completion.text))
         return answer or None
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
-        target = _normal_text(sample.target)
+    async def grade(self, problem: Problem, extracted: Sequence[str | None]) -> list[Grade]:
+        target = _normal_text(problem.target)
         return [Grade(a is not None and _normal_text(a) == target, a) for a in extracted]
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+    async def classes(self, problem: Problem, answers: Sequence[str]) -> list[int]:
         order: dict[str, int] = {}
         return [order.setdefault(_normal_text(a), len(order)) for a in answers]
 
@@ -177,14 +177,14 @@ class FunctionGrader:
     check: Callable[[str, str], Any]
     name: str = "function"
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
-        return ExactGrader().extract(sample, completion)
+    def extract(self, problem: Problem, completion: Completion) -> str | None:
+        return ExactGrader().extract(problem, completion)
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
-        return [Grade(a is not None and bool(self.check(a, sample.target)), a) for a in extracted]
+    async def grade(self, problem: Problem, extracted: Sequence[str | None]) -> list[Grade]:
+        return [Grade(a is not None and bool(self.check(a, problem.target)), a) for a in extracted]
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
-        return await ExactGrader().classes(sample, answers)
+    async def classes(self, problem: Problem, answers: Sequence[str]) -> list[int]:
+        return await ExactGrader().classes(problem, answers)
 
     def describe(self) -> Mapping[str, Any]:
         return {"grader": self.name, "version": VERSION, "packages": {}}

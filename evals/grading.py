@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from evalr.task import Task
-from evalr.types import Completion, Grade, Sample
+from evalr.types import Completion, Grade, Problem
 
 ProblemKey = tuple[str, str]  # (task name, sample id)
 
@@ -37,32 +37,32 @@ class Grading:
         self._locks: dict[ProblemKey, asyncio.Lock] = {}
 
     async def grade(
-        self, task: Task, sample: Sample, completions: Sequence[Completion]
+        self, task: Task, problem: Problem, completions: Sequence[Completion]
     ) -> list[Grade]:
         """Grades for ``completions`` (attempts of one problem), each with its answer class."""
         grader = task.grader
-        extracted = [grader.extract(sample, c) for c in completions]
-        grades = await grader.grade(sample, extracted)
+        extracted = [grader.extract(problem, c) for c in completions]
+        grades = await grader.grade(problem, extracted)
         if len(grades) != len(completions):
             raise RuntimeError(
                 f"{task.name}: grader returned {len(grades)} grades for {len(completions)} answers"
             )
         if not task.majority_vote:
             return list(grades)  # code is not voted on: no classes to keep
-        key = (task.name, sample.id)
+        key = (task.name, problem.id)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            classes = await self._assign(task, sample, key, [g.extracted for g in grades])
+            classes = await self._assign(task, problem, key, [g.extracted for g in grades])
         return [replace(g, answer_class=c) for g, c in zip(grades, classes, strict=True)]
 
     async def _assign(
-        self, task: Task, sample: Sample, key: ProblemKey, answers: Sequence[str | None]
+        self, task: Task, problem: Problem, key: ProblemKey, answers: Sequence[str | None]
     ) -> list[str | None]:
         reps = self._classes.setdefault(key, [])
         new = list(dict.fromkeys(a for a in answers if a is not None and a not in reps))
         if not new:
             return list(answers)  # every answer is itself a representative (or absent)
-        ids = await task.grader.classes(sample, [*reps, *new])
+        ids = await task.grader.classes(problem, [*reps, *new])
         owner: dict[int, str] = {}
         for rep, cls in zip(reps, ids, strict=False):
             owner.setdefault(cls, rep)

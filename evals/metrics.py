@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from evalr.types import MetricValue, Sample
+from evalr.types import MetricValue, Problem
 
 _Z975 = NormalDist().inv_cdf(0.975)
 BOOTSTRAP_BELOW = 100
@@ -129,7 +129,7 @@ class ProblemAttempts:
     What a task's own metrics (``Task.metrics``) receive, one per problem that has any.
     """
 
-    sample: Sample
+    problem: Problem
     attempts: tuple[Attempt, ...]
 
 

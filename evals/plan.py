@@ -18,7 +18,7 @@ from evalr.retry import RetryPolicy
 from evalr.specs import ModelSpec
 from evalr.task import Dataset, Prompt, Task
 from evalr.taskref import TaskRef, TaskSource
-from evalr.types import Sample, Sampling
+from evalr.types import Problem, Sampling
 
 ALL_TASKS = "*"  # task_options key for -T options without a task prefix
 
@@ -81,7 +81,7 @@ class Planned:
 
     task: Task
     dataset: Dataset
-    samples: tuple[Sample, ...]
+    problems: tuple[Problem, ...]
     prompts: Mapping[str, Prompt]
     k: int
     source: TaskSource = field(default_factory=lambda: TaskSource("object", ""))
@@ -142,17 +142,17 @@ def plan_tasks(config: RunConfig) -> list[Planned]:
         if any(p.task.name == task.name for p in planned):
             raise ConfigError(f"task {task.name} is named twice in --tasks")
         dataset = task.load(config.seed)
-        samples = dataset.samples[: config.limit] if config.limit else dataset.samples
-        if not samples:
+        problems = dataset.problems[: config.limit] if config.limit else dataset.problems
+        if not problems:
             raise ConfigError(f"task {task.name}: no problems selected")
         k = (
             config.samples
             or config.model.samples
             or config.protocol.samples.get(task.name, task.default_samples)
         )
-        prompts = {s.id: task.prompt(s) for s in samples}
+        prompts = {s.id: task.prompt(s) for s in problems}
         planned.append(
-            Planned(task, dataset, samples, prompts, k, resolved.source, resolved.options)
+            Planned(task, dataset, problems, prompts, k, resolved.source, resolved.options)
         )
     return planned
 
@@ -167,8 +167,8 @@ def sampling_for(config: RunConfig) -> Sampling:
     )
 
 
-def dataset_sha256(samples: Sequence[Sample]) -> str:
-    return mf.sha256_json([(s.id, s.input, s.target, dict(s.metadata)) for s in samples])
+def dataset_sha256(problems: Sequence[Problem]) -> str:
+    return mf.sha256_json([(s.id, s.input, s.target, dict(s.metadata)) for s in problems])
 
 
 def protocol_record(
@@ -182,7 +182,7 @@ def protocol_record(
             "k": p.k,
             "limit": config.limit,
             "options": dict(p.options),
-            "dataset_sha256": dataset_sha256(p.samples),
+            "dataset_sha256": dataset_sha256(p.problems),
             "prompts_sha256": mf.prompts_sha256(list(p.prompts.values())),
         }
         # Registered tasks are known by name; other sources say what built them (a task
@@ -217,8 +217,8 @@ def deviations(
         out.append(f"assistant turn starts with {config.protocol.assistant_prefix!r}")
     for p in planned:
         name = p.task.name
-        if len(p.samples) < len(p.dataset.samples):
-            out.append(f"{name}: first {len(p.samples)} of {len(p.dataset.samples)} problems")
+        if len(p.problems) < len(p.dataset.problems):
+            out.append(f"{name}: first {len(p.problems)} of {len(p.dataset.problems)} problems")
         expected = named.samples.get(name, p.task.default_samples)
         if p.k != expected:
             out.append(f"{name}: k={p.k} ({named.name}: {expected})")

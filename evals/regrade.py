@@ -59,12 +59,12 @@ def replan(
             task = taskref.resolve(ref, entry.get("options", {}), sandbox).task
         dataset = task.load(protocol["seed"])
         limit = entry.get("limit")
-        samples = dataset.samples[:limit] if limit else dataset.samples
-        if dataset_sha256(samples) != entry["dataset_sha256"]:
+        problems = dataset.problems[:limit] if limit else dataset.problems
+        if dataset_sha256(problems) != entry["dataset_sha256"]:
             raise DataError(
                 f"{name}: the dataset differs from the one this run used; cannot re-grade"
             )
-        planned.append(Planned(task, dataset, tuple(samples), {}, entry["k"]))
+        planned.append(Planned(task, dataset, tuple(problems), {}, entry["k"]))
     return planned
 
 
@@ -80,12 +80,12 @@ async def regrade(planned: Sequence[Planned], records: list[SampleRecord]) -> li
 
     async def one(task_name: str, sample_id: str, indices: list[int]) -> None:
         p = by_task[task_name]
-        sample = next((s for s in p.samples if s.id == sample_id), None)
-        if sample is None:
+        problem = next((s for s in p.problems if s.id == sample_id), None)
+        if problem is None:
             return
         ordered = sorted(indices, key=lambda i: records[i].attempt)
         completions = [records[i].completion for i in ordered]
-        grades = await grading.grade(p.task, sample, completions)  # type: ignore[arg-type]
+        grades = await grading.grade(p.task, problem, completions)  # type: ignore[arg-type]
         for i, grade in zip(ordered, grades, strict=True):
             out[i] = replace(records[i], grade=grade, error=None)
 

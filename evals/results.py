@@ -17,7 +17,7 @@ from typing import Any
 from evalr.metrics import Attempt, ProblemAttempts, majority_correct, task_metrics
 from evalr.store import RESULTS_SCHEMA, SampleRecord
 from evalr.task import Task
-from evalr.types import MetricValue, Sample
+from evalr.types import MetricValue, Problem
 
 
 def _number(x: float) -> float | None:
@@ -59,12 +59,12 @@ def _votes(records: Sequence[SampleRecord]) -> list[int | None]:
 
 def task_result(
     task: Task,
-    samples: Sequence[Sample],
+    problems: Sequence[Problem],
     k: int,
     records: Mapping[tuple[str, str, int], SampleRecord],
     params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Aggregate one task over exactly the planned (sample, attempt) keys.
+    """Aggregate one task over exactly the planned (problem, attempt) keys.
 
     ``params``: the task's params with its loader's facts (the score's label among them).
 
@@ -72,20 +72,20 @@ def task_result(
     majority-vote outcome (columns, in dataset order): what gates, reports and intervals need,
     without reading a single completion's text again.
     """
-    problems: list[list[Attempt]] = []
+    graded_attempts: list[list[Attempt]] = []
     outcomes: list[ProblemAttempts] = []
     per_problem: dict[str, list[Any]] = {"ids": [], "attempts": [], "correct": [], "cons": []}
     counts: Counter[str] = Counter()
     verdicts: Counter[str] = Counter()
     test_sets: Counter[str] = Counter()
     reasoning_tokens = answer_tokens = graded = 0
-    for sample in samples:
-        got = [records.get((task.name, sample.id, a)) for a in range(k)]
+    for problem in problems:
+        got = [records.get((task.name, problem.id, a)) for a in range(k)]
         ok = [r for r in got if r is not None and r.status == "ok" and r.grade is not None]
         counts["attempts"] += k
         counts["missing"] += sum(r is None for r in got)
         counts["errors"] += sum(r is not None for r in got) - len(ok)
-        per_problem["ids"].append(sample.id)
+        per_problem["ids"].append(problem.id)
         per_problem["attempts"].append(len(ok))
         per_problem["correct"].append(sum(bool(r.grade and r.grade.correct) for r in ok))
         if not ok:
@@ -107,10 +107,10 @@ def task_result(
             usage = r.completion.usage
             reasoning_tokens += usage.reasoning_tokens
             answer_tokens += max(usage.completion_tokens - usage.reasoning_tokens, 0)
-        problems.append(attempts)
+        graded_attempts.append(attempts)
         per_problem["cons"].append(majority_correct(attempts) if task.majority_vote else None)
-        outcomes.append(ProblemAttempts(sample, tuple(sorted(attempts, key=lambda a: a.index))))
-    metrics = task_metrics(problems, task.majority_vote)
+        outcomes.append(ProblemAttempts(problem, tuple(sorted(attempts, key=lambda a: a.index))))
+    metrics = task_metrics(graded_attempts, task.majority_vote)
     if task.metrics is not None and outcomes:
         metrics = [*metrics, *task.metrics(outcomes)]
     out: dict[str, Any] = {
@@ -118,7 +118,7 @@ def task_result(
         "label": str((task.params if params is None else params).get("label", task.name)),
         "version": task.version,
         "k": k,
-        "problems": len(samples),
+        "problems": len(problems),
         "metrics": {m.label: metric_json(m) for m in metrics},
         "counts": dict(counts),
         "complete": counts["missing"] == 0 and counts["errors"] == 0,

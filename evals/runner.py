@@ -39,7 +39,7 @@ from evalr.retry import RetryingBackend
 from evalr.secrets import Scrubber, header_secrets, redact_url, url_secrets
 from evalr.store import RunStore, SampleRecord, now
 from evalr.task import Prompt
-from evalr.types import Completion, GenerationRequest, Sample
+from evalr.types import Completion, GenerationRequest, Problem
 
 __all__ = [
     "Planned",
@@ -60,7 +60,7 @@ class Unit:
     """One request: ``attempts`` are asked for, the ones in ``keep`` are stored."""
 
     planned: Planned
-    sample: Sample
+    problem: Problem
     attempts: tuple[int, ...]
     keep: frozenset[int]
 
@@ -76,7 +76,7 @@ def units(
     ``native_n`` is asked per problem: a backend may learn mid-run that its server ignores n.
     """
     for p in planned:
-        for s in p.samples:
+        for s in p.problems:
             todo = tuple(a for a in range(p.k) if (p.task.name, s.id, a) not in done)
             if not todo:
                 continue
@@ -130,9 +130,9 @@ class Execution:
             await self._unit(unit)
 
     async def _unit(self, unit: Unit) -> None:
-        name, sample = unit.planned.task.name, unit.sample
-        seeds = tuple(attempt_seed(self.config.seed, name, sample.id, a) for a in unit.attempts)
-        prompt = unit.planned.prompts[sample.id]
+        name, problem = unit.planned.task.name, unit.problem
+        seeds = tuple(attempt_seed(self.config.seed, name, problem.id, a) for a in unit.attempts)
+        prompt = unit.planned.prompts[problem.id]
         request = GenerationRequest(
             prompt.messages, self.plan.sampling, seeds, self.config.protocol.assistant_prefix
         )
@@ -151,7 +151,7 @@ class Execution:
         failed = [
             SampleRecord(
                 unit.planned.task.name,
-                unit.sample.id,
+                unit.problem.id,
                 a,
                 s if len(seeds) == 1 else seeds[0],
                 "error",
@@ -176,7 +176,7 @@ class Execution:
         ]
         try:
             grades: list[Any] = await self.grading.grade(
-                unit.planned.task, unit.sample, [c for _, _, c in kept]
+                unit.planned.task, unit.problem, [c for _, _, c in kept]
             )
             error = None
         except Exception as exc:  # a grader bug must not lose paid-for completions
@@ -184,7 +184,7 @@ class Execution:
         records = [
             SampleRecord(
                 unit.planned.task.name,
-                unit.sample.id,
+                unit.problem.id,
                 a,
                 s,
                 "ok",
@@ -204,7 +204,7 @@ class Execution:
 def aggregate(planned: Sequence[Planned], store: RunStore) -> dict[str, Any]:
     """Per-task results from the journal alone (stored grades and classes; no grader call)."""
     latest = store.latest(light=True)
-    return {p.task.name: task_result(p.task, p.samples, p.k, latest, p.params) for p in planned}
+    return {p.task.name: task_result(p.task, p.problems, p.k, latest, p.params) for p in planned}
 
 
 def known_classes(records: Mapping[Key, SampleRecord]) -> dict[ProblemKey, list[str]]:
@@ -225,7 +225,7 @@ def problem_rows(planned: Sequence[Planned]) -> list[dict[str, Any]]:
     """What problems.jsonl holds: each problem's prompt, gold and light metadata."""
     rows = []
     for p in planned:
-        for s in p.samples:
+        for s in p.problems:
             prompt = p.prompts[s.id]
             rows.append(
                 {
@@ -329,11 +329,11 @@ async def regrade_ungraded(
         p = by_task.get(record.task)
         if record.status != "ok" or record.grade is not None or not p or not record.completion:
             continue
-        sample = next((s for s in p.samples if s.id == record.sample_id), None)
-        if sample is None:
+        problem = next((s for s in p.problems if s.id == record.sample_id), None)
+        if problem is None:
             continue
         try:
-            (grade,) = await grading.grade(p.task, sample, [record.completion])
+            (grade,) = await grading.grade(p.task, problem, [record.completion])
         except Exception:  # still failing: keep the record as it is, counted as an error
             continue
         store.append(replace(record, grade=grade, error=None, time=now()))

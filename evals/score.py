@@ -24,7 +24,7 @@ from evalr.errors import ConfigError, DataError
 from evalr.grading import Grading
 from evalr.reasoning import split_reasoning
 from evalr.task import Task
-from evalr.types import Completion, Grade, Sample
+from evalr.types import Completion, Grade, Problem
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class _Tasks:
     def __init__(self, sandbox: str | None = None) -> None:
         self.sandbox = sandbox
         self._tasks: dict[str, Task] = {}
-        self._samples: dict[tuple[str, int], dict[str, Sample]] = {}
+        self._samples: dict[tuple[str, int], dict[str, Problem]] = {}
 
     def task(self, row: _Row) -> Task:
         if row.task not in self._tasks:
@@ -75,11 +75,11 @@ class _Tasks:
                 raise ConfigError(f"row {row.number}: {exc}") from None
         return self._tasks[row.task]
 
-    def sample(self, row: _Row) -> Sample:
+    def problem(self, row: _Row) -> Problem:
         key = (row.task, row.seed)
         if key not in self._samples:
             dataset = self.task(row).load(row.seed)
-            self._samples[key] = {s.id: s for s in dataset.samples}
+            self._samples[key] = {s.id: s for s in dataset.problems}
         found = self._samples[key].get(row.id)
         if found is None:
             raise DataError(f"row {row.number}: {row.task} has no problem with id {row.id!r}")
@@ -92,12 +92,12 @@ def as_completion(response: str) -> Completion:
     return Completion(text=answer, reasoning=reasoning)
 
 
-async def _grade_all(groups: Mapping[Any, tuple[Task, Sample, list[_Row]]]) -> dict[int, Grade]:
+async def _grade_all(groups: Mapping[Any, tuple[Task, Problem, list[_Row]]]) -> dict[int, Grade]:
     grading = Grading()
     results = await asyncio.gather(
         *(
-            grading.grade(task, sample, [as_completion(r.response) for r in rows])
-            for task, sample, rows in groups.values()
+            grading.grade(task, problem, [as_completion(r.response) for r in rows])
+            for task, problem, rows in groups.values()
         )
     )
     graded: dict[int, Grade] = {}
@@ -112,11 +112,11 @@ def score_rows(
     """Every input row, in order, with ``correct`` (bool) and ``extracted`` (str or None)."""
     checked = [_check(n, row, default_task) for n, row in enumerate(rows, 1)]
     tasks = _Tasks(sandbox)
-    groups: dict[tuple[str, int, str, str | None], tuple[Task, Sample, list[_Row]]] = {}
+    groups: dict[tuple[str, int, str, str | None], tuple[Task, Problem, list[_Row]]] = {}
     for row in checked:
         key = (row.task, row.seed, row.id, row.gold)
         if key not in groups:
-            groups[key] = (tasks.task(row), tasks.sample(row), [])
+            groups[key] = (tasks.task(row), tasks.problem(row), [])
         groups[key][2].append(row)
     graded = asyncio.run(_grade_all(groups)) if groups else {}
     for row in checked:

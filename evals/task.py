@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from evalr.types import Completion, Grade, Message, MetricValue, Sample
+from evalr.types import Completion, Grade, Message, MetricValue, Problem
 
 if TYPE_CHECKING:
     from evalr.metrics import ProblemAttempts
@@ -25,11 +25,16 @@ class DatasetInfo:
 
 @dataclass(frozen=True)
 class Dataset:
-    samples: tuple[Sample, ...]
+    problems: tuple[Problem, ...]
     info: DatasetInfo
     # Facts found while loading (which test set graded each problem, a score's label): they
     # join the task's params in the manifest and results; the Task itself is never changed.
     facts: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def samples(self) -> tuple[Problem, ...]:
+        """The problems, by the name of the first release (deprecated: use ``problems``)."""
+        return self.problems
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,15 @@ class Prompt:
 class Grader(Protocol):
     """Turns completions into grades. Async because graders may use a process pool or sandbox."""
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
+    def extract(self, problem: Problem, completion: Completion) -> str | None:
         """The final answer the completion gives (after reasoning), or None."""
         ...
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+    async def grade(self, problem: Problem, extracted: Sequence[str | None]) -> list[Grade]:
         """Grade each extracted answer of one sample against its target."""
         ...
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+    async def classes(self, problem: Problem, answers: Sequence[str]) -> list[int]:
         """Group answers by equivalence (same int = same answer) for majority voting."""
         ...
 
@@ -72,7 +77,7 @@ class Task:
     version: str
     description: str
     load: Callable[[int], Dataset]  # seed -> rows (the seed fixes per-question shuffles)
-    prompt: Callable[[Sample], Prompt]
+    prompt: Callable[[Problem], Prompt]
     grader: Grader
     # The R1 protocol's k for this task (pass@1 averaged over k samples).
     default_samples: int

@@ -31,7 +31,7 @@ from typing import Any
 
 from evalr.errors import ConfigError, DataError
 from evalr.task import Dataset, DatasetInfo, Grader, Prompt, Task
-from evalr.types import Message, Sample
+from evalr.types import Message, Problem
 
 KEYS = {
     "name",
@@ -98,14 +98,14 @@ def load_task_file(path: Path, options: Mapping[str, Any] | None = None) -> tupl
         raise err("id", f"{id_field!r} is not a field name", "write e.g. id: qid")
     source = _dataset(spec["dataset"], path.parent, err)
 
-    def to_sample(number: int, row: Mapping[str, Any]) -> Sample:
+    def to_sample(number: int, row: Mapping[str, Any]) -> Problem:
         gold = (
             _render(target_render, row, "target", number, err)
             if target_render
             else _field(row, target.strip(), "target", number, err)
         )
         sid = _field(row, id_field, "id", number, err) if id_field else str(number)
-        return Sample(id=sid, input="", target=gold, metadata=dict(row))
+        return Problem(id=sid, input="", target=gold, metadata=dict(row))
 
     def load(seed: int) -> Dataset:
         rows, info = source()
@@ -117,14 +117,14 @@ def load_task_file(path: Path, options: Mapping[str, Any] | None = None) -> tupl
         # Render every prompt now: a template naming a missing field fails before any request.
         return Dataset(tuple(_with_input(s, n) for n, s in enumerate(samples_, 1)), info)
 
-    def _with_input(sample: Sample, number: int) -> Sample:
-        text = _render(prompt, sample.metadata, "prompt", number, err)
-        return Sample(sample.id, text, sample.target, sample.metadata)
+    def _with_input(problem: Problem, number: int) -> Problem:
+        text = _render(prompt, problem.metadata, "prompt", number, err)
+        return Problem(problem.id, text, problem.target, problem.metadata)
 
-    def to_prompt(sample: Sample) -> Prompt:
-        messages = [Message("user", sample.input)]
+    def to_prompt(problem: Problem) -> Prompt:
+        messages = [Message("user", problem.input)]
         if system is not None:
-            text = _render(system, sample.metadata, "system", 0, err)
+            text = _render(system, problem.metadata, "system", 0, err)
             messages.insert(0, Message("system", text))
         return Prompt(tuple(messages))
 

@@ -17,13 +17,17 @@ class Message:
 
 
 @dataclass(frozen=True)
-class Sample:
+class Problem:
     """One benchmark problem: content only, no run configuration."""
 
     id: str
     input: str
     target: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+# The first release called a problem a Sample; kept so plugins written then still import.
+Sample = Problem
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evalr.sandbox import Limits, Program, Sandbox, open_sandbox
-from evalr.types import Completion, Grade, Sample
+from evalr.types import Completion, Grade, Problem
 
 from .judge import Judged, call_equal, judge, stdin_equal, stop_when_failed
 
@@ -52,16 +52,16 @@ class CodeGrader:
                 self._box = open_sandbox(self.sandbox_name, limits=self.limits)
             return self._box
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
+    def extract(self, problem: Problem, completion: Completion) -> str | None:
         code = extract_code(completion.text)
         return code if code.strip() else None
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
-        tests = sample.metadata.get("tests") or {}
+    async def grade(self, problem: Problem, extracted: Sequence[str | None]) -> list[Grade]:
+        tests = problem.metadata.get("tests") or {}
         inputs = list(tests.get("inputs", ()))
         outputs = list(tests.get("outputs", ()))
-        fn_name = sample.metadata.get("fn_name")
-        common = {"test_set": sample.metadata.get("test_set"), "tests": len(inputs)}
+        fn_name = problem.metadata.get("fn_name")
+        common = {"test_set": problem.metadata.get("test_set"), "tests": len(inputs)}
         distinct = list(dict.fromkeys(code for code in extracted if code is not None))
         if distinct:
             box = await asyncio.to_thread(self.sandbox)
@@ -101,7 +101,7 @@ class CodeGrader:
         )
         return judge(execution, outputs, compare)
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+    async def classes(self, problem: Problem, answers: Sequence[str]) -> list[int]:
         return list(range(len(answers)))  # programs are not voted on (majority_vote=False)
 
     def describe(self) -> Mapping[str, Any]:

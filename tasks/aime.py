@@ -1,11 +1,11 @@
 """AIME 2024 and AIME 2025: 30 problems each, integer answers 0-999.
 
 - aime24: Hub ``HuggingFaceH4/aime_2024`` (split ``train``) at revision
-  ``2fe88a2f1091d5048c0f36abc874fb997b3dd99a``; offline ``aime24/aime24_qwen25math.jsonl``. Sample
+  ``2fe88a2f1091d5048c0f36abc874fb997b3dd99a``; offline ``aime24/aime24_qwen25math.jsonl``. Problem
   ids are the dataset's own problem ids, ``"60"`` .. ``"89"`` (2024 I/II in the AoPS url order
   both files share).
 - aime25: Hub ``yentinglin/aime_2025`` (split ``train``) at revision
-  ``6f71d77b0b89b9dabe07ab466c51df33f514df7f``; offline ``aime25/aime25_evalchemy.jsonl``. Sample
+  ``6f71d77b0b89b9dabe07ab466c51df33f514df7f``; offline ``aime25/aime25_evalchemy.jsonl``. Problem
   ids are ``"I-1"`` .. ``"II-15"`` (exam and problem number), read from the row's id, else from
   its AoPS url, else from its position (both sources list I-1 .. II-15 in order).
 - Prompt: the problem, a newline, "Please reason step by step, and put your final answer within
@@ -27,7 +27,7 @@ from evalr.graders import IntegerGrader
 from evalr.task import Dataset, Task
 from evalr.tasks.prompts import math_prompt
 from evalr.tasks.rows import field, load
-from evalr.types import Sample
+from evalr.types import Problem
 
 AIME24_HUB = HubRef("HuggingFaceH4/aime_2024", "2fe88a2f1091d5048c0f36abc874fb997b3dd99a", "train")
 AIME24_MIRROR = "aime24/aime24_qwen25math.jsonl"
@@ -45,12 +45,12 @@ def _integer(task: str, number: int, value: Any) -> str:
     return str(int(text))
 
 
-def _aime24_sample(number: int, row: Mapping[str, Any]) -> Sample:
+def _aime24_sample(number: int, row: Mapping[str, Any]) -> Problem:
     task = "aime24"
     raw_id = field(task, number, row, "id")
     if not re.fullmatch(r"\d+", str(raw_id).strip()):
         raise DataError(f"{task}: row {number} id {raw_id!r} is not a problem number")
-    return Sample(
+    return Problem(
         id=str(int(str(raw_id).strip())),
         input=str(field(task, number, row, "problem", "question")),
         target=_integer(task, number, field(task, number, row, "answer")),
@@ -68,9 +68,9 @@ def _aime25_id(number: int, row: Mapping[str, Any]) -> str:
     return f"I-{number}" if number <= 15 else f"II-{number - 15}"
 
 
-def _aime25_sample(number: int, row: Mapping[str, Any]) -> Sample:
+def _aime25_sample(number: int, row: Mapping[str, Any]) -> Problem:
     task = "aime25"
-    return Sample(
+    return Problem(
         id=_aime25_id(number, row),
         input=str(field(task, number, row, "problem", "question")),
         target=_integer(task, number, field(task, number, row, "answer")),
@@ -94,7 +94,7 @@ def _aime(
     year: int,
     hub: HubRef,
     mirror: str,
-    to_sample: Callable[[int, Mapping[str, Any]], Sample],
+    to_sample: Callable[[int, Mapping[str, Any]], Problem],
 ) -> Task:
     return Task(
         name=name,

@@ -2,7 +2,7 @@
 
 - Data: Hub ``Idavidrein/gpqa`` config ``gpqa_diamond`` (split ``train``; gated: accept its terms
   and log in) at revision ``633f5ee89ab8ad4522a9f850766b73f62147ffdd``; offline
-  ``gpqa_diamond/gpqa_diamond_raw.jsonl.gz`` (the official CSV's rows, options unshuffled). Sample
+  ``gpqa_diamond/gpqa_diamond_raw.jsonl.gz`` (the official CSV's rows, options unshuffled). Problem
   ids are the dataset's ``Record ID``.
 - Prompt: openai/simple-evals' multiple-choice template ("Answer the following multiple choice
   question. The last line of your response should be of the following format: 'Answer: $LETTER'
@@ -27,19 +27,19 @@ from evalr.graders import ChoiceGrader
 from evalr.task import Dataset, Prompt, Task
 from evalr.tasks.prompts import LETTERS, choice_prompt, permutation
 from evalr.tasks.rows import field, load
-from evalr.types import Message, Sample
+from evalr.types import Message, Problem
 
 HUB = HubRef("Idavidrein/gpqa", "633f5ee89ab8ad4522a9f850766b73f62147ffdd", "train", "gpqa_diamond")
 MIRROR = "gpqa_diamond/gpqa_diamond_raw.jsonl.gz"
 OPTION_FIELDS = ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
 
 
-def _sample(seed: int, number: int, row: Mapping[str, Any]) -> Sample:
+def _sample(seed: int, number: int, row: Mapping[str, Any]) -> Problem:
     task = "gpqa_diamond"
     record = str(field(task, number, row, "Record ID")).strip()
     options = tuple(str(field(task, number, row, name)).strip() for name in OPTION_FIELDS)
     order = permutation(seed, record)
-    return Sample(
+    return Problem(
         id=record,
         input=str(field(task, number, row, "Question")).strip(),
         target=LETTERS[order.index(0)],
@@ -60,9 +60,9 @@ def _load(seed: int) -> Dataset:
     return Dataset(samples, info)
 
 
-def _prompt(sample: Sample) -> Prompt:
-    order = sample.metadata["permutation"]
-    text = choice_prompt(sample.input, sample.metadata["options"], order)
+def _prompt(problem: Problem) -> Prompt:
+    order = problem.metadata["permutation"]
+    text = choice_prompt(problem.input, problem.metadata["options"], order)
     return Prompt((Message("user", text),), meta={"permutation": list(order)})
 
 

@@ -38,7 +38,7 @@ from evalr.data import data_dir, rows_sha256
 from evalr.errors import ConfigError, DataError
 from evalr.sandboxes.grading import CodeGrader
 from evalr.task import Dataset, DatasetInfo, Prompt, Task
-from evalr.types import Message, Sample
+from evalr.types import Message, Problem
 
 HUB_REPO = "livecodebench/code_generation_lite"
 HUB_REVISION = "0fe84c3912ea0c4d4a78037083943e8f0c4dd505"
@@ -79,25 +79,25 @@ R1_INTRO = (
 Style = Literal["r1", "generic"]
 
 
-def _fence(sample: Sample) -> tuple[str, str]:
-    starter = sample.metadata.get("starter_code") or ""
+def _fence(problem: Problem) -> tuple[str, str]:
+    starter = problem.metadata.get("starter_code") or ""
     if starter:
         return FORMAT_STARTER, f"```python\n{starter}\n```\n\n"
     return FORMAT_STDIN, "```python\n# YOUR CODE HERE\n```\n\n"
 
 
-def r1_prompt(sample: Sample) -> Prompt:
+def r1_prompt(problem: Problem) -> Prompt:
     """lcb_runner ``get_deepseek_r1_question_template_answer`` minus the assistant tag, which the
     server's chat template adds."""
-    instruction, block = _fence(sample)
-    text = f"{R1_INTRO}Question: {sample.input}\n\n{instruction}\n{block}"
+    instruction, block = _fence(problem)
+    text = f"{R1_INTRO}Question: {problem.input}\n\n{instruction}\n{block}"
     return Prompt((Message("user", text),))
 
 
-def generic_prompt(sample: Sample) -> Prompt:
+def generic_prompt(problem: Problem) -> Prompt:
     """lcb_runner ``get_generic_question_template_answer`` with ``SYSTEM_MESSAGE_GENERIC``."""
-    instruction, block = _fence(sample)
-    text = f"### Question:\n{sample.input}\n\n### Format: {instruction}\n{block}"
+    instruction, block = _fence(problem)
+    text = f"### Question:\n{problem.input}\n\n### Format: {instruction}\n{block}"
     text += "### Answer: (use the provided format with backticks)\n\n"
     return Prompt((Message("system", SYSTEM_GENERIC), Message("user", text)))
 
@@ -136,11 +136,11 @@ def _fn_name(row: Mapping[str, Any]) -> str | None:
     return str(name) if name else None
 
 
-def _sample(row: Mapping[str, Any], tests: list[Mapping[str, Any]], test_set: str) -> Sample:
+def _sample(row: Mapping[str, Any], tests: list[Mapping[str, Any]], test_set: str) -> Problem:
     qid = row.get("question_id")
     if not qid or not isinstance(row.get("question_content"), str):
         raise DataError(f"livecodebench: malformed row {str(row)[:80]!r}")
-    return Sample(
+    return Problem(
         id=str(qid),
         input=row["question_content"],
         target="",

@@ -2,7 +2,7 @@
 
 - Data: Hub ``HuggingFaceH4/MATH-500`` (split ``test``) at revision
   ``6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be``; offline ``math500/test.jsonl`` (the same rows as
-  openai/prm800k's ``math_splits/test.jsonl``). Sample ids are the dataset's ``unique_id``
+  openai/prm800k's ``math_splits/test.jsonl``). Problem ids are the dataset's ``unique_id``
   (e.g. ``test/precalculus/807.json``).
 - Prompt: the problem, a newline, "Please reason step by step, and put your final answer within
   \\boxed{}." as the only (user) message.
@@ -23,15 +23,15 @@ from evalr.graders import MathGrader
 from evalr.task import Dataset, Task
 from evalr.tasks.prompts import math_prompt
 from evalr.tasks.rows import field, load
-from evalr.types import Sample
+from evalr.types import Problem
 
 HUB = HubRef("HuggingFaceH4/MATH-500", "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be", "test")
 MIRROR = "math500/test.jsonl"
 
 
-def _sample(number: int, row: Mapping[str, Any]) -> Sample:
+def _sample(number: int, row: Mapping[str, Any]) -> Problem:
     task = "math500"
-    return Sample(
+    return Problem(
         id=str(field(task, number, row, "unique_id")),
         input=str(field(task, number, row, "problem")),
         target=str(field(task, number, row, "answer")),

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Sequence
 
 from evalr.task import Prompt
-from evalr.types import Message, Sample
+from evalr.types import Message, Problem
 
 MATH_DIRECTIVE = "Please reason step by step, and put your final answer within \\boxed{}."
 
@@ -34,8 +34,8 @@ D) {d}"""
 LETTERS = "ABCD"
 
 
-def math_prompt(sample: Sample) -> Prompt:
-    return Prompt((Message("user", f"{sample.input}\n{MATH_DIRECTIVE}"),))
+def math_prompt(problem: Problem) -> Prompt:
+    return Prompt((Message("user", f"{problem.input}\n{MATH_DIRECTIVE}"),))
 
 
 def permutation(seed: int, record_id: str, size: int = 4) -> tuple[int, ...]:

@@ -25,6 +25,7 @@ DOCUMENTED = {
     "Message",
     "ModelSpec",
     "Prompt",
+    "Problem",
     "Sample",
     "Sampling",
     "Task",
@@ -39,6 +40,8 @@ DOCUMENTED = {
     "rescore",
     "run",
 }
+# Names kept from the first release for plugins, and what they now are.
+ALIASES = {"Sample": "Problem"}
 HEAVY = ("aiohttp", "pandas", "datasets", "math_verify", "numpy", "sympy", "scipy", "matplotlib")
 
 
@@ -51,7 +54,7 @@ def test_all_is_exactly_the_documented_set() -> None:
 def test_every_public_name_resolves(name: str) -> None:
     value = getattr(evalr, name)
     assert value is not None
-    assert getattr(value, "__name__", name) == name
+    assert getattr(value, "__name__", name) == ALIASES.get(name, name)
 
 
 def test_star_import_gives_the_public_names() -> None:
@@ -87,7 +90,7 @@ def _imported_after(code: str) -> list[str]:
     "code",
     [
         "import evalr",
-        "from evalr import run, load_runs, Task, Sample, ModelSpec",
+        "from evalr import run, load_runs, Task, Problem, ModelSpec",
         # What `evalr --help`, spec resolution and backend construction need.
         "import evalr.cli, evalr.runner, evalr.specs; evalr.specs.resolve('r1')",
         "from evalr.backends.openai import OpenAIBackend; from evalr.specs import parse\n"

@@ -87,7 +87,7 @@ class RayExecution:
         self.progress = Progress(total, self.config.quiet)
         units = list(todo)
         slots = SLOTS * len(cluster.generation)
-        size = problems_per_shard(len({(u.planned.task.name, u.sample.id) for u in units}), slots)
+        size = problems_per_shard(len({(u.planned.task.name, u.problem.id) for u in units}), slots)
         self.queue = deque(make_shards(units, size))
         self.counts["shards"] = len(self.queue)
         self.ledger = Ledger(known_classes(self.store.latest(light=True)))

@@ -36,7 +36,7 @@ from evalr.runner import Execution, Unit, backend_secrets
 from evalr.secrets import Scrubber, header_secrets
 from evalr.store import RunStore, SampleRecord
 from evalr.task import Task
-from evalr.types import Completion, Grade, Sample
+from evalr.types import Completion, Grade, Problem
 
 from .shards import UnitRef
 
@@ -80,9 +80,9 @@ class ShardGrading:
         self._locks: dict[ProblemKey, asyncio.Lock] = {}
 
     async def grade(
-        self, task: Task, sample: Sample, completions: Sequence[Completion]
+        self, task: Task, problem: Problem, completions: Sequence[Completion]
     ) -> list[Grade]:
-        key = (task.name, sample.id)
+        key = (task.name, problem.id)
         if not task.majority_vote:
             return await self._remote(key, list(completions), [])
         async with self._locks.setdefault(key, asyncio.Lock()):
@@ -117,7 +117,7 @@ class GenerationWorker:
     def __init__(self, payload: bytes, graders: Sequence[Any]) -> None:
         self.config, self.plan = _load(payload)
         self.planned: dict[str, Planned] = {p.task.name: p for p in self.plan.tasks}
-        self.samples = {(p.task.name, s.id): s for p in self.plan.tasks for s in p.samples}
+        self.samples = {(p.task.name, s.id): s for p in self.plan.tasks for s in p.problems}
         self.graders = list(graders)
         self.engine: RetryingBackend | None = None
 
@@ -206,7 +206,7 @@ class GradingWorker:
     def __init__(self, payload: bytes) -> None:
         _, plan = _load(payload)
         self.tasks = {p.task.name: p.task for p in plan.tasks}
-        self.samples = {(p.task.name, s.id): s for p in plan.tasks for s in p.samples}
+        self.samples = {(p.task.name, s.id): s for p in plan.tasks for s in p.problems}
 
     def describe(self) -> dict[str, Any]:
         return _node()

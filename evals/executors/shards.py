@@ -88,9 +88,9 @@ def make_shards(todo: Iterable[Unit], problems_per_shard: int) -> Iterator[Shard
         return Shard(count - 1, str(task), tuple(current), problems[0], problems[-1])
 
     for unit in todo:
-        name, sid = unit.planned.task.name, unit.sample.id
+        name, sid = unit.planned.task.name, unit.problem.id
         if name not in index:
-            index[name] = {s.id: i for i, s in enumerate(unit.planned.samples)}
+            index[name] = {s.id: i for i, s in enumerate(unit.planned.problems)}
         new_problem = not current or name != task or current[-1][0] != sid
         if new_problem and current and (name != task or len(set(problems)) >= problems_per_shard):
             yield close()

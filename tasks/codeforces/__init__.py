@@ -15,7 +15,7 @@
   ``r1-reported``); ``order``: ``random`` or ``given`` attempt order for placement;
   ``rating_seed``: the bootstrap's seed.
 
-Sample ids are Codeforces problem ids (``1579A``); each sample's metadata records its contest,
+Problem ids are Codeforces problem ids (``1579A``); each sample's metadata records its contest,
 index, rating, limits and test set. A score from sample tests only is labelled as such in the
 loaded Dataset's ``facts["label"]``. Ratings: see ``ratings``.
 """

@@ -25,7 +25,7 @@ from typing import Any
 
 from evalr.sandbox import Limits, Program, Sandbox, open_sandbox
 from evalr.sandboxes.judge import Judged, judge_outputs, stop_when_check_fails
-from evalr.types import Completion, Grade, Sample
+from evalr.types import Completion, Grade, Problem
 
 from .checking import HostChecker, TokenCompare, run_checker_program
 
@@ -60,9 +60,9 @@ def split_program(extracted: str) -> tuple[str, str]:
     return (found.group(1), found.group(2)) if found else ("cpp", extracted)
 
 
-def limits_for(sample: Sample, time_scale: float) -> Limits:
-    cpu = float(sample.metadata["time_limit_s"]) * time_scale
-    memory = min(int(sample.metadata["memory_mb"]), MAX_MEMORY_MB)
+def limits_for(problem: Problem, time_scale: float) -> Limits:
+    cpu = float(problem.metadata["time_limit_s"]) * time_scale
+    memory = min(int(problem.metadata["memory_mb"]), MAX_MEMORY_MB)
     return Limits(cpu_s=cpu, wall_s=2 * cpu + 1.0, memory_mb=memory)
 
 
@@ -91,22 +91,22 @@ class CodeforcesGrader:
                 self._box = open_sandbox(self.sandbox_name, limits=POOL_LIMITS)
             return self._box
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
+    def extract(self, problem: Problem, completion: Completion) -> str | None:
         return extract_program(completion.text, self.language)
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
-        meta = sample.metadata
+    async def grade(self, problem: Problem, extracted: Sequence[str | None]) -> list[Grade]:
+        meta = problem.metadata
         common = {
             "test_set": meta.get("test_set"),
             "sample_tests_only": bool(meta.get("sample_tests_only")),
             "tests": len(meta["tests"]["inputs"]),
-            "compare": self._rule(sample),
+            "compare": self._rule(problem),
         }
         distinct = list(dict.fromkeys(a for a in extracted if a is not None))
         judged: dict[str, Judged] = {}
         if distinct:
             box = await asyncio.to_thread(self.sandbox)
-            results = await asyncio.gather(*(self._judge(box, sample, a) for a in distinct))
+            results = await asyncio.gather(*(self._judge(box, problem, a) for a in distinct))
             judged = dict(zip(distinct, results, strict=True))
         grades = []
         for answer in extracted:
@@ -126,25 +126,25 @@ class CodeforcesGrader:
             grades.append(Grade(result.verdict == "accepted", answer, result.verdict, details))
         return grades
 
-    def _rule(self, sample: Sample) -> str:
-        if sample.id in self.checkers:
+    def _rule(self, problem: Problem) -> str:
+        if problem.id in self.checkers:
             return "host checker"
-        if sample.metadata.get("checker"):
+        if problem.metadata.get("checker"):
             return "checker program (sandbox)"
-        return self._compare(sample).describe()
+        return self._compare(problem).describe()
 
-    def _compare(self, sample: Sample) -> TokenCompare:
-        facts = sample.metadata.get("statement_facts") or {}
+    def _compare(self, problem: Problem) -> TokenCompare:
+        facts = problem.metadata.get("statement_facts") or {}
         return TokenCompare(facts.get("float_tolerance"), bool(facts.get("any_case")))
 
-    async def _judge(self, box: Sandbox, sample: Sample, answer: str) -> Judged:
+    async def _judge(self, box: Sandbox, problem: Problem, answer: str) -> Judged:
         language, code = split_program(answer)
         if language not in LANGUAGES:
             return Judged("no_code", None, f"a {language or 'unnamed'} program is not judged")
-        tests = sample.metadata["tests"]
+        tests = problem.metadata["tests"]
         inputs, outputs = list(tests["inputs"]), list(tests["outputs"])
-        program_checker = sample.metadata.get("checker")
-        host = self.checkers.get(sample.id)
+        program_checker = problem.metadata.get("checker")
+        host = self.checkers.get(problem.id)
         checks: list[Any]
         if host is not None:
             checks = [
@@ -153,12 +153,12 @@ class CodeforcesGrader:
         elif program_checker:
             checks = [None] * len(inputs)  # decided after the run, in the sandbox
         else:
-            compare = self._compare(sample)
+            compare = self._compare(problem)
             checks = [lambda out, o=o: compare(out, o) for o in outputs]
         execution = await box.run(
             Program(language, code),  # type: ignore[arg-type]
             inputs,
-            limits_for(sample, self.time_scale),
+            limits_for(problem, self.time_scale),
             stop_on_failure=True,
             should_stop=stop_when_check_fails(checks),
         )
@@ -168,7 +168,7 @@ class CodeforcesGrader:
             checks += [None] * (len(inputs) - len(checks))
         return judge_outputs(execution, checks)
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+    async def classes(self, problem: Problem, answers: Sequence[str]) -> list[int]:
         return list(range(len(answers)))  # programs are not voted on (majority_vote=False)
 
     def describe(self) -> Mapping[str, Any]:

@@ -53,7 +53,7 @@ SHARED = {(1350, "C"): "1349A", (1350, "D"): "1349B", (1350, "E"): "1349C", (135
 
 
 @dataclass(frozen=True)
-class Problem:
+class ContestProblem:
     problem_id: str  # contest id + index, as in the contest that posed it ("1579A")
     contest_id: int
     index: str
@@ -77,7 +77,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class Loaded:
-    problems: tuple[Problem, ...]
+    problems: tuple[ContestProblem, ...]
     source: str
     sha256: str
     skipped: Mapping[str, tuple[str, ...]]  # reason -> problem ids
@@ -108,12 +108,12 @@ def _joined(root: Path, preset: str) -> list[tuple[Mapping[str, Any], Mapping[st
     return [(statements[row["rllm_index"]], row) for row in ids]
 
 
-def _codecontests(root: Path) -> Iterable[Problem]:
+def _codecontests(root: Path) -> Iterable[ContestProblem]:
     for body, meta in _joined(root, "codecontests"):
         tests = body["tests"]
         tests = json.loads(tests) if isinstance(tests, str) else tests
         memory = _memory_from_statement(body["problem"])
-        yield Problem(
+        yield ContestProblem(
             problem_id=f"{meta['contest_id']}{meta['index']}",
             contest_id=int(meta["contest_id"]),
             index=str(meta["index"]),
@@ -142,11 +142,11 @@ def _time_from_statement(text: str, listed: float) -> float:
     return int(found.group(1)) + int(found.group(2)) / 1e9 if found else listed
 
 
-def _year2024(root: Path) -> Iterable[Problem]:
+def _year2024(root: Path) -> Iterable[ContestProblem]:
     for body, meta in _joined(root, "2024"):
         tests = body["tests"]
         tests = json.loads(tests) if isinstance(tests, str) else tests
-        yield Problem(
+        yield ContestProblem(
             problem_id=str(meta["problem_id"]),
             contest_id=int(meta["contest_id"]),
             index=str(meta["index"]),
@@ -169,7 +169,7 @@ def _seconds(limit: Mapping[str, Any]) -> float:
     return float(limit["value"]) * (1 / 1000 if str(limit["unit"]).startswith("milli") else 1)
 
 
-def _year2020(root: Path) -> Iterable[Problem]:
+def _year2020(root: Path) -> Iterable[ContestProblem]:
     (rows,) = (_read(root / MIRROR / name) for name in FILES["2020"])
     for row in rows:
         samples = [(t["input"].lstrip("\n"), t["output"].lstrip("\n")) for t in row["sample_tests"]]
@@ -181,7 +181,7 @@ def _year2020(root: Path) -> Iterable[Problem]:
             samples,
             html_text(row.get("note_html")),
         )
-        yield Problem(
+        yield ContestProblem(
             problem_id=f"{row['contest_id']}{row['index']}",
             contest_id=int(row["contest_id"]),
             index=str(row["index"]),
@@ -201,8 +201,8 @@ def _year2020(root: Path) -> Iterable[Problem]:
 _READERS = {"codecontests": _codecontests, "2024": _year2024, "2020": _year2020}
 
 
-def _mirror(root: Path, presets: Sequence[str]) -> tuple[list[Problem], str, str]:
-    problems: list[Problem] = []
+def _mirror(root: Path, presets: Sequence[str]) -> tuple[list[ContestProblem], str, str]:
+    problems: list[ContestProblem] = []
     for preset in presets:
         problems.extend(_READERS[preset](root))  # reads (and checks) every file first
     names = [name for preset in presets for name in FILES[preset]]
@@ -215,7 +215,7 @@ def _mirror(root: Path, presets: Sequence[str]) -> tuple[list[Problem], str, str
 # --- the Hub ---------------------------------------------------------------------------------
 
 
-def _hub_problem(row: Mapping[str, Any]) -> Problem:
+def _hub_problem(row: Mapping[str, Any]) -> ContestProblem:
     examples = [(str(t["input"]), str(t["output"])) for t in row.get("examples") or ()]
     official = [(str(t["input"]), str(t["output"])) for t in row.get("official_tests") or ()]
     tests = official or examples
@@ -230,7 +230,7 @@ def _hub_problem(row: Mapping[str, Any]) -> Problem:
         examples,
         str(row.get("note") or ""),
     )
-    return Problem(
+    return ContestProblem(
         problem_id=f"{row['contest_id']}{row['index']}",
         contest_id=int(row["contest_id"]),
         index=str(row["index"]),
@@ -248,7 +248,7 @@ def _hub_problem(row: Mapping[str, Any]) -> Problem:
     )
 
 
-def _hub(wanted: set[str]) -> tuple[list[Problem], str, str]:
+def _hub(wanted: set[str]) -> tuple[list[ContestProblem], str, str]:
     problems, digests = [], []
     for split in ("train", "test"):
         rows = load_rows("codeforces", HubRef(HUB, HUB_REVISION, split=split), MIRROR)

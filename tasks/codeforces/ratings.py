@@ -82,7 +82,7 @@ class CodeforcesRatings:
         self.table = distribution(options.distribution)  # fails early on an unknown name
 
     def __call__(self, problems: Sequence[ProblemAttempts]) -> list[MetricValue]:
-        judged = {p.sample.id: p for p in problems if p.attempts}
+        judged = {p.problem.id: p for p in problems if p.attempts}
         out: list[MetricValue] = []
         out += self._placement(judged)
         out += self._difficulty(judged)
@@ -121,7 +121,7 @@ class CodeforcesRatings:
                 if p.problem_id in judged
             }
             for problem_id in attempts:
-                test_sets[str(judged[problem_id].sample.metadata.get("test_set"))] += 1
+                test_sets[str(judged[problem_id].problem.metadata.get("test_set"))] += 1
             placed.append(
                 placement.place_contest(
                     contest, attempts, self.options.draws, self.options.replicates, rng
@@ -176,22 +176,22 @@ class CodeforcesRatings:
     # --- method P ---------------------------------------------------------------------------
 
     def _difficulty(self, judged: Mapping[str, ProblemAttempts]) -> list[MetricValue]:
-        rated = [p for p in judged.values() if p.sample.metadata.get("rating") is not None]
+        rated = [p for p in judged.values() if p.problem.metadata.get("rating") is not None]
         if not rated:
             return []
         rng = np.random.default_rng(self.options.seed + 1)
         found = difficulty.fit(
-            np.array([float(p.sample.metadata["rating"]) for p in rated]),
+            np.array([float(p.problem.metadata["rating"]) for p in rated]),
             np.array([sum(a.correct for a in p.attempts) for p in rated], dtype=np.int64),
             np.array([len(p.attempts) for p in rated], dtype=np.int64),
             self.options.replicates,
             rng,
         )
-        test_sets = Counter(str(p.sample.metadata.get("test_set")) for p in rated)
+        test_sets = Counter(str(p.problem.metadata.get("test_set")) for p in rated)
         details = {
             "method": "P: maximum likelihood given solved problems and their ratings",
             "problems_unrated": len(judged) - len(rated),
-            "contests": sorted({int(p.sample.metadata["contest_id"]) for p in rated}),
+            "contests": sorted({int(p.problem.metadata["contest_id"]) for p in rated}),
             "test_sets": dict(sorted(test_sets.items())),
             "bounded": found.bounded,
             "replicates": self.options.replicates,

@@ -8,10 +8,10 @@ from typing import Any
 from evalr.data import rows_sha256
 from evalr.errors import ConfigError
 from evalr.task import Dataset, DatasetInfo, Prompt, Task
-from evalr.types import Message, Sample
+from evalr.types import Message, Problem
 
 from .grading import LANGUAGES, CodeforcesGrader
-from .problems import HUB, HUB_REVISION, PRESETS, Problem, load
+from .problems import HUB, HUB_REVISION, PRESETS, ContestProblem, load
 from .statement import facts
 
 ORDERS = ("random", "given")  # attempt-order policies of the placement rating (see placement)
@@ -26,14 +26,14 @@ LANGUAGE_NAMES = {
 def codeforces_prompt(language: str) -> Any:
     name, fence = LANGUAGE_NAMES[language]
 
-    def prompt(sample: Sample) -> Prompt:
-        meta = sample.metadata
+    def prompt(problem: Problem) -> Prompt:
+        meta = problem.metadata
         text = (
             "Solve the following competitive programming problem. Your program reads from "
             "standard input and writes to standard output.\n\n"
             f"Time limit per test: {meta['time_limit_s']:g} seconds\n"
             f"Memory limit per test: {meta['memory_mb']} megabytes\n\n"
-            f"{sample.input}\n\n"
+            f"{problem.input}\n\n"
             f"Write the complete solution in {name}. Think it through first; then put the "
             f"final program in a single ```{fence} code block at the end of your answer."
         )
@@ -42,8 +42,8 @@ def codeforces_prompt(language: str) -> Any:
     return prompt
 
 
-def _sample(problem: Problem) -> Sample:
-    return Sample(
+def _sample(problem: ContestProblem) -> Problem:
+    return Problem(
         id=problem.problem_id,
         input=problem.statement,
         target="",

@@ -37,7 +37,7 @@ import evalr
 
 def arith() -> evalr.Task:
     rows = evalr.read_rows(Path(__file__).with_name("arith.jsonl"))
-    problems = tuple(evalr.Sample(r["qid"], r["question"], r["answer"]) for r in rows)
+    problems = tuple(evalr.Problem(r["qid"], r["question"], r["answer"]) for r in rows)
     info = evalr.DatasetInfo("arith.jsonl", "local", "file")
     return evalr.Task(
         name="arith_py",

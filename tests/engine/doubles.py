@@ -13,7 +13,7 @@ from evalr.errors import TransientBackendError
 from evalr.runner import RunConfig
 from evalr.specs import ModelSpec
 from evalr.task import Dataset, DatasetInfo, Prompt, Task
-from evalr.types import Completion, GenerationRequest, Grade, Message, Sample, Usage
+from evalr.types import Completion, GenerationRequest, Grade, Message, Problem, Usage
 
 _BOXED = re.compile(r"\\boxed\{([^}]*)\}")
 
@@ -24,16 +24,16 @@ class ToyGrader:
 
     fail_for: frozenset[str] = frozenset()
 
-    def extract(self, sample: Sample, completion: Completion) -> str | None:
+    def extract(self, sample: Problem, completion: Completion) -> str | None:
         found = _BOXED.findall(completion.text)
         return (found[-1].strip() or None) if found else None
 
-    async def grade(self, sample: Sample, extracted: Sequence[str | None]) -> list[Grade]:
+    async def grade(self, sample: Problem, extracted: Sequence[str | None]) -> list[Grade]:
         if sample.id in self.fail_for:
             raise RuntimeError(f"grader exploded on {sample.id}")
         return [Grade(correct=e == sample.target, extracted=e) for e in extracted]
 
-    async def classes(self, sample: Sample, answers: Sequence[str]) -> list[int]:
+    async def classes(self, sample: Problem, answers: Sequence[str]) -> list[int]:
         ids: dict[str, int] = {}
         return [ids.setdefault(a, len(ids)) for a in answers]
 
@@ -50,7 +50,7 @@ def toy_task(
     grader: ToyGrader | None = None,
 ) -> Task:
     samples = tuple(
-        Sample(id=f"p{i}", input=f"Problem {i}: what is the answer?", target=target)
+        Problem(id=f"p{i}", input=f"Problem {i}: what is the answer?", target=target)
         for i in range(problems)
     )
     info = DatasetInfo(id="toy/data", revision="r0", source="memory")

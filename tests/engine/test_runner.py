@@ -351,10 +351,10 @@ def test_cancelled_run_closes_the_backend_and_resumes(tmp_path: Path, use_tasks:
 
 
 def test_verdicts_and_test_sets_are_counted(tmp_path: Path, use_tasks: Install) -> None:
-    from evalr.types import Grade, Sample
+    from evalr.types import Grade, Problem
 
     class Judging(ToyGrader):
-        async def grade(self, sample: Sample, extracted: list[str | None]) -> list[Grade]:
+        async def grade(self, sample: Problem, extracted: list[str | None]) -> list[Grade]:
             test_set = "public" if sample.id == "p0" else "hidden"
             return [
                 Grade(False, e, verdict="wrong_answer", details={"test_set": test_set})

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 from evalr.graders import IntegerGrader, MathGrader
 from evalr.mathgrade import raw_math_verify
-from evalr.types import Completion, Sample
+from evalr.types import Completion, Problem
 
 from .cases import golden
 
@@ -23,7 +23,7 @@ CASES = golden("golden_math.jsonl")
 
 
 def _grade(grader: MathGrader | IntegerGrader, gold: str, responses: list[str]) -> list[bool]:
-    sample = Sample("case", "", gold)
+    sample = Problem("case", "", gold)
     extracted = [grader.extract(sample, Completion(r)) for r in responses]
     return [g.correct for g in asyncio.run(grader.grade(sample, extracted))]
 

@@ -11,7 +11,7 @@ import time
 
 from evalr.gradepool import Verdict, VerifyPool
 from evalr.graders import MathGrader
-from evalr.types import Grade, Sample
+from evalr.types import Grade, Problem
 
 # math-verify needs longer than its own 5 s alarm allows to expand and compare these.
 HANG = ("(x+1)^{2000}", "(x+2)^{2000}")
@@ -122,7 +122,7 @@ def test_a_timed_out_answer_is_graded_wrong_with_a_note() -> None:
     pool = VerifyPool(workers=1, deadline_s=3.0)
     try:
         grader = MathGrader(pool=lambda: pool)
-        sample = Sample("q", "", HANG[0])
+        sample = Problem("q", "", HANG[0])
         (grade,) = asyncio.run(grader.grade(sample, [HANG[1]]))
         assert grade == Grade(False, HANG[1], details={"note": "timeout"})
     finally:

@@ -37,7 +37,7 @@ def test_gold_overrides_the_dataset_answer(mirror_env: Path) -> None:
 
 
 def test_gpqa_rows_are_graded_against_their_seeds_option_order(mirror_env: Path) -> None:
-    sample = gpqa_diamond().load(3).samples[0]
+    sample = gpqa_diamond().load(3).problems[0]
     letter = LETTERS[list(sample.metadata["permutation"]).index(0)]
     rows = [{"id": sample.id, "response": f"Answer: {letter}", "seed": 3}]
     assert next(score_rows(rows, "gpqa_diamond"))["correct"] is True

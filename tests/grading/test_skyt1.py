@@ -36,7 +36,7 @@ def test_published_accuracy_is_reproduced_or_explained(mirror_env: Path, run: st
     published = json.loads((generations / spec["metrics"]).read_text())["acc"]
     with gzip.open(generations / spec["generations"], "rt", encoding="utf-8") as fh:
         stored = [json.loads(line) for line in fh]
-    samples = registry.load("task", spec["task"])().load(0).samples
+    samples = registry.load("task", spec["task"])().load(0).problems
     rows = []
     for record in stored:
         sample = samples[int(record["idx"])]  # generations are in dataset row order

@@ -65,7 +65,7 @@ Job = tuple[Program, list[str], Limits]
 def _jobs(language: str) -> list[Job]:
     os.environ.setdefault("EVALR_DATA_DIR", str((REPO / "../shared/data").resolve()))
     source = CPP if language == "cpp" else PYTHON
-    samples = codeforces(problems="codecontests").load(0).samples
+    samples = codeforces(problems="codecontests").load(0).problems
     return [
         (Program(language, source), list(s.metadata["tests"]["inputs"]), limits_for(s, 1.0))  # type: ignore[arg-type]
         for s in samples

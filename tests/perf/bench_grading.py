@@ -67,7 +67,7 @@ def main() -> None:
     from evalr.tasks.math500 import math500
 
     task = math500()
-    samples = task.load(0).samples
+    samples = task.load(0).problems
     golds = [s.target for s in samples]
     rng = random.Random(0)
     problems = [(s, _responses(s.target, rng, golds)) for s in samples]

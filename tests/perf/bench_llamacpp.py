@@ -39,7 +39,7 @@ def jobs(config: RunConfig) -> list[GenerationRequest]:
     sampling = sampling_for(config)
     out = []
     for planned in plan_tasks(config):
-        for sample in planned.samples:
+        for sample in planned.problems:
             messages = planned.prompts[sample.id].messages
             for attempt in range(planned.k):
                 seed = attempt_seed(config.seed, planned.task.name, sample.id, attempt)

@@ -49,9 +49,9 @@ def _math_work(problems: int) -> tuple[Any, list[tuple[Any, list[Any]]]]:
     plan = _plan("math500", problems)
     (planned,) = plan.tasks
     rng = random.Random(0)
-    golds = [s.target for s in planned.samples]
+    golds = [s.target for s in planned.problems]
     work = []
-    for sample in planned.samples:
+    for sample in planned.problems:
         answers = [sample.target, f"{sample.target} ", rng.choice(golds), f"{sample.target}+1"]
         picks = rng.choices(answers, weights=[0.55, 0.15, 0.15, 0.15], k=K)
         texts = [
@@ -70,7 +70,7 @@ def _code_work(problems: int) -> tuple[Any, list[tuple[Any, list[Any]]]]:
     with gzip.open(root / SUBMISSIONS, "rt") as fh:
         subs = {row["question_id"]: row for row in json.load(fh)}
     work = [
-        (s, [Completion(subs[s.id]["output_list"][0])]) for s in planned.samples if s.id in subs
+        (s, [Completion(subs[s.id]["output_list"][0])]) for s in planned.problems if s.id in subs
     ]
     return plan, work
 

@@ -64,7 +64,7 @@ def _jobs(limit: int | None, copies: int) -> list[tuple[Program, list[str], list
     with gzip.open(root / SUBMISSIONS, "rt") as fh:
         subs = {row["question_id"]: row for row in json.load(fh)}
     jobs = []
-    for sample in livecodebench().load(0).samples[:limit]:
+    for sample in livecodebench().load(0).problems[:limit]:
         code = extract_code(subs[sample.id]["output_list"][0])
         if not code.strip():
             continue

@@ -29,7 +29,7 @@ def _plan(
 
 def test_shards_cut_only_between_problems_and_cover_every_attempt_once(data_dir, monkeypatch):
     plan = _plan(data_dir, monkeypatch)
-    done = {("aime24", plan.tasks[0].samples[1].id, 0)}
+    done = {("aime24", plan.tasks[0].problems[1].id, 0)}
     for native_n in (True, False):
         todo = list(units(plan.tasks, done, lambda n=native_n: n))
         shards = list(make_shards(todo, 2))

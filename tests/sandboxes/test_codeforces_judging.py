@@ -19,7 +19,7 @@ import pytest
 from evalr.sandbox import Limits, Program, Sandbox
 from evalr.tasks.codeforces import codeforces
 from evalr.tasks.codeforces.grading import CodeforcesGrader
-from evalr.types import Completion, Sample
+from evalr.types import Completion, Problem
 
 from .conftest import skip_unless
 
@@ -105,10 +105,10 @@ def riddle_checker(given: str, output: str, expected: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def problems(data_dir: Path) -> dict[str, Sample]:
+def problems(data_dir: Path) -> dict[str, Problem]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EVALR_DATA_DIR", str(data_dir))
-        samples = codeforces(problems="codecontests").load(0).samples
+        samples = codeforces(problems="codecontests").load(0).problems
     return {s.id: s for s in samples if s.id in ("1581A", "1594A")}
 
 
@@ -116,12 +116,12 @@ def _fenced(language: str, code: str) -> str:
     return f"Here is my program.\n```{language}\n{textwrap.dedent(code).strip()}\n```\n"
 
 
-def _grade(grader: CodeforcesGrader, sample: Sample, texts: list[str]) -> list:
+def _grade(grader: CodeforcesGrader, sample: Problem, texts: list[str]) -> list:
     extracted = [grader.extract(sample, Completion(text=t)) for t in texts]
     return asyncio.run(grader.grade(sample, extracted))
 
 
-def test_cpp_verdicts(box: Sandbox, problems: dict[str, Sample]) -> None:
+def test_cpp_verdicts(box: Sandbox, problems: dict[str, Problem]) -> None:
     grader = CodeforcesGrader(language="cpp", sandbox=box)
     sample = problems["1581A"]
     grades = _grade(grader, sample, [_fenced("cpp", code) for code in CPP.values()])
@@ -135,7 +135,7 @@ def test_cpp_verdicts(box: Sandbox, problems: dict[str, Sample]) -> None:
     assert all(not g.correct for g in grades[1:])
 
 
-def test_python_verdicts(box: Sandbox, problems: dict[str, Sample]) -> None:
+def test_python_verdicts(box: Sandbox, problems: dict[str, Problem]) -> None:
     grader = CodeforcesGrader(language="python", sandbox=box)
     texts = [_fenced("python", code) for code in PYTHON.values()]
     texts.append("No code here.")
@@ -164,7 +164,7 @@ def test_compiled_once_for_all_tests(box: Sandbox) -> None:
     assert len(binaries) == 1  # the same executable ran every test
 
 
-def test_several_answers_need_a_checker(box: Sandbox, problems: dict[str, Sample]) -> None:
+def test_several_answers_need_a_checker(box: Sandbox, problems: dict[str, Problem]) -> None:
     sample = problems["1594A"]
     other = _fenced("python", RIDDLE_OTHER_ANSWER)
     wrong = _fenced(
@@ -176,7 +176,9 @@ def test_several_answers_need_a_checker(box: Sandbox, problems: dict[str, Sample
     graded = _grade(host, sample, [other, wrong])
     assert [g.verdict for g in graded] == ["accepted", "wrong_answer"]
     assert graded[0].details["compare"] == "host checker"
-    in_sandbox = Sample(sample.id, sample.input, "", {**sample.metadata, "checker": RIDDLE_CHECKER})
+    in_sandbox = Problem(
+        sample.id, sample.input, "", {**sample.metadata, "checker": RIDDLE_CHECKER}
+    )
     graded = _grade(plain, in_sandbox, [other, wrong])
     assert [g.verdict for g in graded] == ["accepted", "wrong_answer"]
     assert graded[0].details["compare"] == "checker program (sandbox)"

@@ -17,7 +17,7 @@ from evalr.tasks.codeforces.grading import CodeforcesGrader, extract_program, sp
 from evalr.tasks.codeforces.problems import build_presets, preset_ids
 from evalr.tasks.codeforces.standings import load_contests
 from evalr.tasks.codeforces.statement import facts, html_text
-from evalr.types import Completion, Sample
+from evalr.types import Completion, Problem
 
 PACKAGE = Path(__file__).resolve().parents[2] / "tasks" / "codeforces"
 
@@ -35,13 +35,13 @@ def test_presets_load_offline_and_count_what_they_skip(
 ) -> None:
     task = codeforces(problems=preset)
     data = task.load(0)
-    assert len(data.samples) == judged == data.facts["problems"]
+    assert len(data.problems) == judged == data.facts["problems"]
     assert len(data.facts["skipped"]["interactive"]) == interactive
     assert judged + interactive == len(preset_ids()[preset])
     assert data.facts["label"] == label
     assert data.info.source.startswith("mirror:codeforces/")
     assert len(data.info.extra["sha256"]) == 64
-    sample = data.samples[0]
+    sample = data.problems[0]
     meta = sample.metadata
     assert sample.id == f"{meta['contest_id']}{meta['index']}"
     assert meta["time_limit_s"] > 0 and meta["memory_mb"] >= 32
@@ -55,7 +55,7 @@ def test_presets_load_offline_and_count_what_they_skip(
 
 
 def test_sample_metadata_records_the_problem(mirror_env: Path) -> None:
-    samples = {s.id: s for s in codeforces(problems="codecontests").load(0).samples}
+    samples = {s.id: s for s in codeforces(problems="codecontests").load(0).problems}
     cyclic = samples["1575C"].metadata
     assert (cyclic["contest_id"], cyclic["index"], cyclic["rating"]) == (1575, "C", 3000)
     assert cyclic["test_set"] == "codecontests" and cyclic["sample_tests_only"] is False
@@ -65,7 +65,7 @@ def test_sample_metadata_records_the_problem(mirror_env: Path) -> None:
 
 def test_contests_select_across_presets(mirror_env: Path) -> None:
     task = codeforces(contests="1350, 1579")
-    ids = {s.id for s in task.load(0).samples}
+    ids = {s.id for s in task.load(0).problems}
     assert {"1350A", "1350B", "1349A", "1349D", "1579A"} <= ids  # 1350 C-F are 1349 A-D
     assert task.params["problem_set"] == "all" and task.params["contests"] == [1350, 1579]
     with pytest.raises(ConfigError, match="contest"):
@@ -106,7 +106,7 @@ def test_missing_mirror_file_is_a_data_error(
 
 
 def test_prompt_asks_for_the_language_and_states_the_limits(mirror_env: Path) -> None:
-    sample = codeforces(problems="2020").load(0).samples[0]
+    sample = codeforces(problems="2020").load(0).problems[0]
     for language, fence, name in (("cpp", "```cpp", "C++17"), ("python", "```python", "Python 3")):
         (message,) = codeforces(problems="2020", language=language).prompt(sample).messages
         assert message.role == "user" and fence in message.content and name in message.content
@@ -150,7 +150,7 @@ def test_token_comparison_rules() -> None:
 
 
 def test_statement_facts_from_real_statements(mirror_env: Path) -> None:
-    samples = {s.id: s for s in codeforces(problems="all").load(0).samples}
+    samples = {s.id: s for s in codeforces(problems="all").load(0).problems}
     assert samples["1579A"].metadata["statement_facts"]["any_case"] is True
     assert samples["1594A"].metadata["statement_facts"]["several_answers"] is True
     tolerant = [s for s in samples.values() if s.metadata["statement_facts"]["float_tolerance"]]
@@ -170,14 +170,14 @@ def test_shipped_presets_are_derived_from_the_mirror(data_dir: Path) -> None:
     assert [len(shipped[k]) for k in ("codecontests", "2024", "2020")] == [165, 408, 39]
 
 
-def _attempts(sample: Sample, flags: list[bool]) -> ProblemAttempts:
+def _attempts(sample: Problem, flags: list[bool]) -> ProblemAttempts:
     return ProblemAttempts(sample, tuple(Attempt(c, None, i) for i, c in enumerate(flags)))
 
 
 def test_rating_metrics_on_graded_attempts(mirror_env: Path) -> None:
     """A model that solves every problem rated up to 1600 on its first attempt (2020 set)."""
     task = codeforces(problems="2020")
-    samples = task.load(0).samples
+    samples = task.load(0).problems
     graded = [_attempts(s, [bool((s.metadata["rating"] or 9999) <= 1600)] * 8) for s in samples]
     assert task.metrics is not None
     first = {m.name: m for m in task.metrics(graded)}
@@ -218,7 +218,7 @@ def test_rating_metrics_on_graded_attempts(mirror_env: Path) -> None:
 
 def test_contest_with_unjudged_problems_is_not_placed(mirror_env: Path) -> None:
     task = codeforces(problems="2020")
-    samples = [s for s in task.load(0).samples if s.id != "1352G"]
+    samples = [s for s in task.load(0).problems if s.id != "1352G"]
     assert task.metrics is not None
     found = {m.name: m for m in task.metrics([_attempts(s, [True]) for s in samples])}
     assert "1352G" in found["codeforces_rating"].details["not_placed"]["1352"]

@@ -23,9 +23,9 @@ LCB = "livecodebench"
 def test_r1_window_has_the_papers_279_problems(mirror_env: Path) -> None:
     task = livecodebench()
     data = task.load(0)
-    assert len(data.samples) == 279
+    assert len(data.problems) == 279
     assert all(
-        "2024-08-01" <= s.metadata["contest_date"][:10] <= "2025-01-31" for s in data.samples
+        "2024-08-01" <= s.metadata["contest_date"][:10] <= "2025-01-31" for s in data.problems
     )
     assert task.default_samples == 16 and task.majority_vote is False
     assert data.facts["test_sets"] == {"public": 271, "public+partial_hidden": 8}
@@ -34,7 +34,7 @@ def test_r1_window_has_the_papers_279_problems(mirror_env: Path) -> None:
     assert data.facts["lcb_score"] is False
     assert "not LCB" in data.facts["label"]
     assert "label" not in task.params  # loading never changes the Task
-    assert {s.metadata["test_set"] for s in data.samples} == {"public", "public+partial_hidden"}
+    assert {s.metadata["test_set"] for s in data.problems} == {"public", "public+partial_hidden"}
     assert data.info.revision == "0fe84c3912ea0c4d4a78037083943e8f0c4dd505"
     assert data.info.source.startswith("mirror:")
 
@@ -50,9 +50,9 @@ def test_custom_window_bounds_are_inclusive(mirror_env: Path) -> None:
         if "2024-10-01" <= r["contest_date"][:10] <= "2024-10-31" and r["public_test_cases"]
     }
     data = livecodebench(window=None, start="2024-10-01", end="2024-10-31").load(0)
-    assert {s.id for s in data.samples} == want
+    assert {s.id for s in data.problems} == want
     later = livecodebench(window="r1", start="2024-12-01").load(0)
-    assert all(s.metadata["contest_date"][:10] >= "2024-12-01" for s in later.samples)
+    assert all(s.metadata["contest_date"][:10] >= "2024-12-01" for s in later.problems)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_release_without_hidden_tests_offline_names_the_files(mirror_env: Path) 
 
 def test_r1_prompt_is_byte_identical_to_qwq_published_inputs(mirror_env: Path) -> None:
     task = livecodebench()
-    samples = {s.id: s for s in task.load(0).samples}
+    samples = {s.id: s for s in task.load(0).problems}
     published = [
         json.loads(line)
         for line in (mirror_env / LCB / "qwq_livecodebench_v5_2408_2501_prompts.jsonl").open()
@@ -87,7 +87,7 @@ def test_r1_prompt_is_byte_identical_to_qwq_published_inputs(mirror_env: Path) -
 
 def test_generic_prompt_has_lcb_system_message_and_format(mirror_env: Path) -> None:
     task = livecodebench(style="generic")
-    functional = next(s for s in task.load(0).samples if s.metadata["fn_name"])
+    functional = next(s for s in task.load(0).problems if s.metadata["fn_name"])
     system, user = task.prompt(functional).messages
     assert system.role == "system" and system.content.startswith("You are an expert Python")
     assert user.content.startswith("### Question:\n")
@@ -186,9 +186,9 @@ def test_hub_files_in_the_mirror_give_the_full_lcb_test_set(
     monkeypatch.setenv("EVALR_DATA_DIR", str(tmp_path))
     task = livecodebench()
     data = task.load(0)
-    assert [s.id for s in data.samples] == ["p0", "p1", "p2", "p3", "p4"]
+    assert [s.id for s in data.problems] == ["p0", "p1", "p2", "p3", "p4"]
     assert data.facts["lcb_score"] is True and data.facts["label"] == "LiveCodeBench"
-    sample = data.samples[0]
+    sample = data.problems[0]
     assert sample.metadata["test_set"] == "hidden"
     assert sample.metadata["tests"] == {"inputs": ["1\n", "7\n"], "outputs": ["1\n", "7\n"]}
 

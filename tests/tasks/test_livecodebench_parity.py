@@ -43,7 +43,7 @@ def test_o1_mini_r1_window_agrees_with_lcb(mirror_env: Path, sandbox: str) -> No
         print(f"skipping {sandbox} parity: {found.detail}")
         pytest.skip(found.detail)
     task = livecodebench(sandbox=sandbox)
-    samples = task.load(0).samples
+    samples = task.load(0).problems
     probe = Program("python", "import numpy\nprint('ok')\n")
     has_numpy = asyncio.run(task.grader.sandbox().run(probe, [""], Limits()))
     if has_numpy.runs[0].stdout.strip() != "ok":  # LCB's environment has numpy; some use it

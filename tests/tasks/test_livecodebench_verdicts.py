@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from evalr.sandbox import Limits, availability
 from evalr.sandboxes.grading import CodeGrader
-from evalr.types import Completion, Sample
+from evalr.types import Completion, Problem
 
 LIMITS = Limits(cpu_s=1.0, wall_s=3.0, memory_mb=512)
 
@@ -19,14 +19,16 @@ def grader() -> CodeGrader:
     return CodeGrader(limits=LIMITS)
 
 
-def _stdin_problem() -> Sample:
+def _stdin_problem() -> Problem:
     tests = {"inputs": ["1 2\n", "10 20\n"], "outputs": ["3\n", "30\n"]}
-    return Sample("sum", "Add two numbers.", "", {"tests": tests, "fn_name": None, "test_set": "t"})
+    return Problem(
+        "sum", "Add two numbers.", "", {"tests": tests, "fn_name": None, "test_set": "t"}
+    )
 
 
-def _functional_problem() -> Sample:
+def _functional_problem() -> Problem:
     tests = {"inputs": ["[1, 2]\n3", "[]\n0"], "outputs": ["[[1, 2], 3]", "[[], 0]"]}
-    return Sample(
+    return Problem(
         "pair", "Pair them.", "", {"tests": tests, "fn_name": "pair", "test_set": "hidden"}
     )
 

@@ -26,22 +26,22 @@ def test_tasks_load_from_the_mirror(mirror_env: Path, name: str) -> None:
     dataset = task.load(0)
     rows, k = TASKS[name]
     assert task.name == name and task.default_samples == k and task.majority_vote
-    assert len(dataset.samples) == rows == dataset.info.extra["rows"]
-    assert len({s.id for s in dataset.samples}) == rows
+    assert len(dataset.problems) == rows == dataset.info.extra["rows"]
+    assert len({s.id for s in dataset.problems}) == rows
     assert dataset.info.source.startswith("mirror:")
     assert len(dataset.info.revision) == 40 and int(dataset.info.revision, 16) >= 0
     assert len(dataset.info.extra["sha256"]) == 64
-    assert all(s.input and s.target for s in dataset.samples)
+    assert all(s.input and s.target for s in dataset.problems)
     assert task.grader.describe()["grader"]
 
 
 def test_aime_ids_and_integer_golds(mirror_env: Path) -> None:
-    aime24 = {s.id: s.target for s in _task("aime24").load(0).samples}
+    aime24 = {s.id: s.target for s in _task("aime24").load(0).problems}
     assert sorted(aime24, key=int) == [str(i) for i in range(60, 90)]
     assert aime24["60"] == "204" and all(t == str(int(t)) for t in aime24.values())
     raw = [json.loads(x) for x in (mirror_env / "aime24/aime24_qwen25math.jsonl").open()]
     assert any(r["answer"].startswith("0") for r in raw)  # zero-padded in the file, not in golds
-    aime25 = [s.id for s in _task("aime25").load(0).samples]
+    aime25 = [s.id for s in _task("aime25").load(0).problems]
     assert aime25 == [f"I-{i}" for i in range(1, 16)] + [f"II-{i}" for i in range(1, 16)]
 
 
@@ -54,7 +54,7 @@ def test_aime25_ids_from_hub_shaped_rows() -> None:
 
 def test_math_prompt_is_the_r1_user_turn(mirror_env: Path) -> None:
     task = _task("math500")
-    sample = task.load(0).samples[0]
+    sample = task.load(0).problems[0]
     (message,) = task.prompt(sample).messages
     assert message.role == "user"
     assert message.content == sample.input + "\n" + MATH_DIRECTIVE
@@ -68,7 +68,7 @@ def test_gpqa_prompt_shows_a_seeded_stored_order(mirror_env: Path) -> None:
     task = _task("gpqa_diamond")
     with gzip.open(mirror_env / "gpqa_diamond/gpqa_diamond_raw.jsonl.gz", "rt") as fh:
         raw = {r["Record ID"]: r for r in map(json.loads, fh)}
-    samples = task.load(0).samples
+    samples = task.load(0).problems
     positions = set()
     for sample in samples:
         prompt = task.prompt(sample)
@@ -82,8 +82,8 @@ def test_gpqa_prompt_shows_a_seeded_stored_order(mirror_env: Path) -> None:
         assert sample.target == LETTERS[order.index(0)]
         positions.add(sample.target)
     assert positions == set(LETTERS)
-    again = task.load(0).samples
-    other = task.load(1).samples
+    again = task.load(0).problems
+    other = task.load(1).problems
     assert [s.target for s in again] == [s.target for s in samples]
     assert sum(a.target != b.target for a, b in zip(samples, other, strict=True)) > 100
 

@@ -23,7 +23,7 @@ from evalr.metrics import Attempt, majority_correct, task_metrics
 from evalr.results import metric_json
 from evalr.score import as_completion
 from evalr.task import Dataset, Prompt, Task
-from evalr.types import Grade, Sample
+from evalr.types import Grade, Problem
 
 GRADERS = {
     "math": MathGrader,
@@ -81,7 +81,7 @@ def _no_dataset(seed: int) -> Dataset:
     raise RuntimeError("the evaluate module grades given responses; it loads no dataset")
 
 
-def _no_prompt(sample: Sample) -> Prompt:
+def _no_prompt(sample: Problem) -> Prompt:
     raise RuntimeError("the evaluate module grades given responses; it builds no prompt")
 
 
@@ -120,7 +120,7 @@ async def _grade_all(
         given = [(i, r) for i, r in enumerate(responses) if r is not None]
         if not given:
             return []
-        sample = Sample(id=str(index), input="", target=str(gold).strip())
+        sample = Problem(id=str(index), input="", target=str(gold).strip())
         grades = await grading.grade(task, sample, [as_completion(r) for _, r in given])
         return [(i, g) for (i, _), g in zip(given, grades, strict=True)]
 
