@@ -18,6 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
 from evalr.types import MetricValue, Problem
 
@@ -74,7 +75,7 @@ def summarize(name: str, scores: Sequence[float], k: int | None = None) -> Metri
 
 
 def bootstrap_ci(
-    scores: Sequence[float], resamples: int = 10_000, seed: int | None = None
+    scores: Sequence[float] | Any, resamples: int = 10_000, seed: int | None = None
 ) -> tuple[float, float]:
     """Problem-level studentized (bootstrap-t) 95% interval of the mean, deterministic.
 

@@ -52,9 +52,9 @@ def make_charts(table: PaperTable) -> tuple[list[dict[str, Any]], list[str]]:
     series, published, seen = [], [], set()
     for i, row in enumerate(rows):
         values = {
-            c.label: row.cells[c.key].value
+            c.label: value
             for c in axes
-            if c.key in row.cells and row.cells[c.key].value is not None
+            if c.key in row.cells and (value := row.cells[c.key].value) is not None
         }
         series.append(ch.Series(_plain(row.run.label), values))
         if row.match and row.match.model.name not in seen:
@@ -92,7 +92,7 @@ def make_charts(table: PaperTable) -> tuple[list[dict[str, Any]], list[str]]:
             bar_series.append(
                 ch.Series(
                     label,
-                    {k: v.value for k, v in cells.items()},
+                    {k: v.value for k, v in cells.items() if v.value is not None},
                     {k: v.low for k, v in cells.items() if v.low is not None},
                     {k: v.high for k, v in cells.items() if v.high is not None},
                 )

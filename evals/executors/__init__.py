@@ -25,7 +25,7 @@ RAY = "ray"
 EXECUTORS = (IN_PROCESS, RAY)
 
 
-def driver_backend(config: RunConfig, plan: Plan, backend: Backend) -> Backend:
+def driver_backend(config: RunConfig, plan: Plan, backend: Backend) -> Any:
     """What the driver starts: the model's backend, or the Ray cluster standing in for it."""
     if config.executor == IN_PROCESS:
         return backend

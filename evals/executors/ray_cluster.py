@@ -213,8 +213,8 @@ class RayCluster:
         from evalr.executors.ray_workers import GenerationWorker
         from ray.exceptions import RayActorError, RayTaskError
 
-        actor = ray.remote(GenerationWorker).options(**self._options[index])
-        handle = actor.remote(self._ref, self.graders)
+        actor: Any = ray.remote(GenerationWorker).options(**self._options[index])
+        handle: Any = actor.remote(self._ref, self.graders)
         try:
             facts = dict(await handle.start.remote(self._keys))
         except RayTaskError as exc:
