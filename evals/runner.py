@@ -201,9 +201,16 @@ class Execution:
         self.progress.advance(len(records), sum(c.usage.completion_tokens for _, _, c in kept))
 
 
-def aggregate(planned: Sequence[Planned], store: RunStore) -> dict[str, Any]:
-    """Per-task results from the journal alone (stored grades and classes; no grader call)."""
-    latest = store.latest(light=True)
+def aggregate(
+    planned: Sequence[Planned],
+    store: RunStore,
+    latest: Mapping[Key, SampleRecord] | None = None,
+) -> dict[str, Any]:
+    """Per-task results from the journal alone (stored grades and classes; no grader call).
+
+    ``latest``: the journal already read without texts, when nothing was stored since."""
+    if latest is None:
+        latest = store.latest(light=True)
     return {p.task.name: task_result(p.task, p.problems, p.k, latest, p.params) for p in planned}
 
 
@@ -317,14 +324,16 @@ def open_store(config: RunConfig, plan: Plan, scrubber: Scrubber) -> tuple[RunSt
 
 async def regrade_ungraded(
     plan: Plan, store: RunStore, light: Mapping[Key, SampleRecord], grading: Grading
-) -> None:
+) -> int:
     """Completions stored while grading failed are graded now, without asking the model again.
 
     ``light`` is the journal without texts; only if it shows ungraded records is it read whole.
+    Returns how many records were graded (and appended).
     """
     if not any(r.status == "ok" and r.grade is None for r in light.values()):
-        return  # the common case: no need to hold every completion's text in memory
+        return 0  # the common case: no need to hold every completion's text in memory
     by_task = {p.task.name: p for p in plan.tasks}
+    graded = 0
     for record in list(store.latest().values()):
         p = by_task.get(record.task)
         if record.status != "ok" or record.grade is not None or not p or not record.completion:
@@ -337,6 +346,8 @@ async def regrade_ungraded(
         except Exception:  # still failing: keep the record as it is, counted as an error
             continue
         store.append(replace(record, grade=grade, error=None, time=now()))
+        graded += 1
+    return graded
 
 
 def record_endpoint(store: RunStore, engine: RetryingBackend, resumed: bool, quiet: bool) -> None:
@@ -386,9 +397,12 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
     try:
         stored = store.latest(light=True)
         execution.grading = Grading(known_classes(stored))
-        await regrade_ungraded(plan, store, stored, execution.grading)
+        regraded = await regrade_ungraded(plan, store, stored, execution.grading)
         done = {key for key, r in stored.items() if r.status == "ok"}
         total = sum(len(u.keep) for u in units(plan.tasks, done, lambda: False))
+        # Nothing new stored: the aggregation reuses the journal just read.
+        unchanged: Mapping[Key, SampleRecord] | None = None if total or regraded else stored
+        del stored  # not held in memory through a long run
         if total:  # nothing left: no backend start, not one request
             await start_engine(engine, store, resumed)
             scrubber.add(backend_secrets(raw))  # keys read from the environment at start
@@ -397,7 +411,7 @@ async def run_async(config: RunConfig, backend: Backend | None = None) -> dict[s
             await execution.run(todo, total)
         elif resumed:
             store.update_manifest(resumed_at=[*store.read_manifest().get("resumed_at", []), now()])
-        doc = finish(plan, store, started, engine)
+        doc = finish(plan, store, started, engine, unchanged)
     except (KeyboardInterrupt, asyncio.CancelledError):
         # Interrupted: results.json says what is stored and that the run is incomplete.
         with contextlib.suppress(Exception):
@@ -425,8 +439,14 @@ async def start_engine(engine: RetryingBackend, store: RunStore, resumed: bool) 
         raise
 
 
-def finish(plan: Plan, store: RunStore, started: float, engine: RetryingBackend) -> dict[str, Any]:
-    tasks = aggregate(plan.tasks, store)
+def finish(
+    plan: Plan,
+    store: RunStore,
+    started: float,
+    engine: RetryingBackend,
+    latest: Mapping[Key, SampleRecord] | None = None,
+) -> dict[str, Any]:
+    tasks = aggregate(plan.tasks, store, latest)
     doc = results_document(
         store.read_manifest(),
         tasks,

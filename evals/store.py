@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 from evalr.errors import ConfigError, DataError, LockedError, ResumeError, StorageError
 from evalr.secrets import Scrubber
 from evalr.types import Completion, Grade, Usage
@@ -105,6 +106,81 @@ class SampleRecord:
             prompt_meta=row.get("prompt_meta") or {},
             time=float(row.get("time", 0.0)),
         )
+
+
+class _LightUsage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+class _LightCompletion(msgspec.Struct):
+    finish_reason: str = "stop"
+    usage: _LightUsage | None = None
+    latency_s: float = 0.0
+    model: str | None = None
+
+
+class _LightGrade(msgspec.Struct):
+    correct: bool
+    extracted: str | None = None
+    verdict: str | None = None
+    details: dict[str, Any] | None = None
+    answer_class: str | None = None
+
+
+class _LightRecord(msgspec.Struct):
+    """A samples.jsonl line without the texts: unknown and skipped fields are never built."""
+
+    task: str
+    sample_id: str | int
+    attempt: int
+    seed: int
+    status: str
+    completion: _LightCompletion | None = None
+    grade: _LightGrade | None = None
+    error: str | None = None
+    prompt_meta: dict[str, Any] | None = None
+    time: float = 0.0
+
+
+_LIGHT = msgspec.json.Decoder(_LightRecord)
+
+
+def _light_record(line: bytes) -> SampleRecord:
+    row = _LIGHT.decode(line)
+    c, g = row.completion, row.grade
+    usage = (
+        Usage()
+        if c is None or c.usage is None
+        else Usage(c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.reasoning_tokens)
+    )
+    return SampleRecord(
+        task=row.task,
+        sample_id=str(row.sample_id),
+        attempt=row.attempt,
+        seed=row.seed,
+        status=row.status,  # type: ignore[arg-type]
+        completion=None
+        if c is None
+        else Completion(
+            text="",
+            finish_reason=c.finish_reason,  # type: ignore[arg-type]
+            usage=usage,
+            latency_s=c.latency_s,
+            model=c.model,
+        ),
+        grade=None
+        if g is None
+        else Grade(g.correct, g.extracted, g.verdict, g.details or {}, g.answer_class),
+        error=row.error,
+        prompt_meta=row.prompt_meta or {},
+        time=row.time,
+    )
+
+
+def _full_record(line: bytes) -> SampleRecord:
+    return SampleRecord.from_dict(json.loads(line))
 
 
 def _drop_torn_tail(path: Path) -> None:
@@ -251,26 +327,25 @@ class RunStore:
         return list(self.iter_records(light))
 
     def iter_records(self, light: bool = False) -> Iterator[SampleRecord]:
-        """Stream every stored record, first dropping a line torn by a kill mid-write.
+        """Stream every stored record; a last line without its newline (torn by a kill, or
+        still being written by a live run) is not a record yet and is passed over.
 
-        ``light`` blanks the completion's text, reasoning and request, which resuming and
-        aggregating never read: 100,000 records then fit in a fraction of the memory.
+        Reading never changes the journal: only the writer, under the lock, drops a torn tail.
+        ``light`` skips the completion's text, reasoning and request, which resuming and
+        aggregating never read: they are not even decoded (msgspec), so 100,000 records read
+        in a fraction of the time and memory.
         """
         path = self.path / SAMPLES
         if not path.exists():
             return
-        _drop_torn_tail(path)
+        decode = _light_record if light else _full_record
         with open(path, "rb") as fh:
             for lineno, line in enumerate(fh, 1):
-                if not line.strip():
+                if not line.endswith(b"\n") or not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
-                    comp = row.get("completion")
-                    if light and comp:
-                        comp["text"], comp["reasoning"], comp["request"] = "", None, {}
-                    yield SampleRecord.from_dict(row)
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    yield decode(line)
+                except (ValueError, KeyError, TypeError) as exc:
                     raise DataError(f"{path}:{lineno}: unreadable record ({exc})") from None
 
     def latest(self, light: bool = False) -> dict[tuple[str, str, int], SampleRecord]:
@@ -356,6 +431,9 @@ class RunStore:
                 f"another evalr process is writing to {self.path}; wait for it to finish "
                 "(or stop it) and run this again"
             ) from None
+        journal = self.path / SAMPLES
+        if journal.exists():
+            _drop_torn_tail(journal)  # the sole writer now: appends start on a fresh line
 
     def close(self) -> None:
         self._discard_handle()
