@@ -13,7 +13,7 @@ import contextlib
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -86,6 +86,19 @@ def units(
                 yield from (Unit(p, s, (a,), frozenset((a,))) for a in todo)
 
 
+async def all_or_none(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> None:
+    """Run the coroutines together; when one fails (a full disk) or the run is cancelled, stop
+    the others before returning, so nothing is written after the error is reported."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 def sent_seed(completion: Completion, planned_seed: int) -> int:
     """The seed the backend actually sent for this attempt (an n-sample request sends one)."""
     seed = completion.request.get("seed") if completion.request else None
@@ -110,16 +123,8 @@ class Execution:
         workers = max(total, 1) if caps.batching else self.config.concurrency
         if caps.max_concurrency:
             workers = min(workers, caps.max_concurrency)
-        tasks = [asyncio.ensure_future(self._worker(todo)) for _ in range(max(1, workers))]
         try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            # One worker failed (a full disk) or the run was cancelled: stop the others before
-            # the store closes, so nothing is written after the error is reported.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            await all_or_none([self._worker(todo) for _ in range(max(1, workers))])
         finally:
             self.progress.close()
 

@@ -32,7 +32,7 @@ from evalr.grading import Grading
 from evalr.plan import Plan, RunConfig
 from evalr.progress import Progress
 from evalr.retry import RetryingBackend
-from evalr.runner import Unit, known_classes
+from evalr.runner import Unit, all_or_none, known_classes
 from evalr.store import RunStore, SampleRecord, now
 
 from .ray_cluster import RayCluster
@@ -94,20 +94,9 @@ class RayExecution:
         self._locks = [asyncio.Lock() for _ in cluster.generation]
         self._start_session(cluster, total, size)
         started = time.monotonic()
-        tasks = [
-            asyncio.ensure_future(self._slot(i))
-            for i in range(len(cluster.generation))
-            for _ in range(SLOTS)
-        ]
+        running = [self._slot(i) for i in range(len(cluster.generation)) for _ in range(SLOTS)]
         try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            # One slot failed (a full disk, the cluster gone) or the run was cancelled: stop
-            # the others before the store closes.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+            await all_or_none(running)
         finally:
             self.progress.close()
             self._end_session(time.monotonic() - started)

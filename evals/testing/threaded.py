@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from evalr.testing.server import ChatCompletionsServer, ServerConfig
@@ -59,6 +60,11 @@ class ServerThread:
             self._thread.join(timeout=10)
             self._loop.close()
 
+    def model_spec(self, model: str = "evalr-test", key_env: str | None = None) -> str:
+        """The ``--model`` spec that reaches this server (``openai:MODEL?base_url=...``)."""
+        key = f"&api_key_env={key_env}" if key_env else ""
+        return f"openai:{model}?base_url={self.base_url}{key}"
+
     def _on_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
         async def call() -> Any:
             return fn(*args)
@@ -67,3 +73,13 @@ class ServerThread:
 
     def _call(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+
+def mirror_server(data_dir: Path, p_correct: float = 0.6, **config: Any) -> ServerThread:
+    """A started server that knows the gold answer of every problem in the offline mirror at
+    ``data_dir`` and answers correctly with probability ``p_correct``; close it when done."""
+    from evalr.testing.mirror import mirror_answer_key
+    from evalr.testing.oracle import Oracle
+
+    oracle = Oracle(key=mirror_answer_key(data_dir), p_correct=p_correct)
+    return ServerThread(ServerConfig(oracle=oracle, **config)).__enter__()

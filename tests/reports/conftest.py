@@ -16,15 +16,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from evalr.protocol import R1, Protocol
 from evalr.retry import RetryPolicy
-from evalr.testing.mirror import mirror_answer_key
-from evalr.testing.oracle import Oracle
-from evalr.testing.server import ServerConfig
-from evalr.testing.threaded import ServerThread
+from evalr.testing.threaded import ServerThread, mirror_server
 from evalr.types import Sampling
 
 TASKS = "aime24,math500,gpqa_diamond"
@@ -45,12 +43,11 @@ class Runs:
 
 
 def spec(server: ServerThread, model: str) -> str:
-    return f"openai:{model}?base_url={server.base_url}&api_key_env={KEY_ENV}"
+    return server.model_spec(model, KEY_ENV)
 
 
-def server_for(data_dir: Path, p: float, **config: object) -> ServerThread:
-    oracle = Oracle(key=mirror_answer_key(data_dir), p_correct=p)
-    return ServerThread(ServerConfig(oracle=oracle, **config)).__enter__()
+def server_for(data_dir: Path, p: float, **config: Any) -> ServerThread:
+    return mirror_server(data_dir, p, **config)
 
 
 def finished_run(
