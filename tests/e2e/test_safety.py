@@ -218,9 +218,9 @@ def test_a_run_off_protocol_is_labelled_modified(chat_server, evalr, tmp_path: P
 
 
 def test_an_interrupted_run_says_it_is_incomplete(chat_server, evalr, tmp_path: Path):
-    server = chat_server(supports_n=False, latency_ms=40)
+    server = chat_server(supports_n=False, latency_ms=150)
     out = tmp_path / "run"
-    proc = evalr.popen(*run_args(server, out, TASK, 8, 4, ("--concurrency", "2")))
+    proc = evalr.popen(*run_args(server, out, TASK, 12, 4, ("--concurrency", "2")))
     wait_for_records(out, 4)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
