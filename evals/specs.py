@@ -141,8 +141,12 @@ def presets() -> dict[str, ModelSpec]:
     return found
 
 
-def resolve(text: str, base_url: str | None = None, serve: str | None = None) -> ModelSpec:
-    """A preset name or a literal spec, with ``--base-url`` or ``--serve ENGINE`` applied."""
+def resolve(text: str, base_url: str | None = None, served: bool = False) -> ModelSpec:
+    """A preset name or a literal spec, with ``--base-url`` applied.
+
+    ``served``: evalr will start the model's server itself (``--serve``; see
+    ``evalr.backends.served.served_spec``), so a preset that needs a URL needs none.
+    """
     known = presets()
     if text in known:
         spec = known[text]
@@ -160,12 +164,9 @@ def resolve(text: str, base_url: str | None = None, serve: str | None = None) ->
             f"unknown model {text!r}{registry.did_you_mean(text, options)}; "
             "use a preset (evalr models) or a spec like openai:MODEL?base_url=URL"
         )
-    if serve:
+    if served:
         if base_url:
             raise ConfigError("--serve starts its own server: drop --base-url")
-        from evalr.backends.served import served_spec  # imported only for --serve
-
-        spec = served_spec(spec, serve)
     elif base_url:
         spec = spec.with_options(base_url=base_url)
     elif spec.needs_base_url and "base_url" not in spec.options:

@@ -167,7 +167,11 @@ def run(**kw: Any) -> int:
         pairs = [p for p in pairs if not p.startswith("livecodebench.")]
     if kw["ray_address"] and kw["executor"] != "ray":
         raise click.UsageError("--ray-address needs --executor ray")
-    spec = specs.resolve(kw["model"], base_url=kw["base_url"], serve=kw["serve"])
+    spec = specs.resolve(kw["model"], base_url=kw["base_url"], served=kw["serve"] is not None)
+    if kw["serve"]:
+        from evalr.backends.served import served_spec
+
+        spec = served_spec(spec, kw["serve"])
     protocol = replace(R1, assistant_prefix="<think>\n") if kw["think_prefix"] else R1
     config = RunConfig(
         model=spec,

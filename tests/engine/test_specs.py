@@ -141,3 +141,20 @@ def test_missing_user_presets_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv(specs.USER_PRESETS_ENV, str(tmp_path / "absent.toml"))
     with pytest.raises(ConfigError, match=r"absent\.toml"):
         specs.resolve("r1")
+
+
+def test_the_spec_parser_knows_no_backend() -> None:
+    """specs is below every backend (they import ModelSpec): it must not import them back."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, json, evalr.specs\n"
+        "evalr.specs.resolve('r1'); evalr.specs.resolve('r1-distill-qwen-7b', served=True)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('evalr.backends'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert json.loads(out) == []
