@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,13 @@ from evalr.testing.server import ServerConfig
 from evalr.testing.threaded import ServerThread
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A shell that starts the suite in the background (`cmd &` without job control) hands it an
+# ignored SIGINT, and ignored signals survive exec: every evalr a test starts would then shrug
+# off the Ctrl-C the interruption tests send, as no user's terminal would. Caught signals are
+# reset on exec, so catching it here gives every child the default, as in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def mirror_path() -> Path:
