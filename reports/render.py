@@ -126,7 +126,8 @@ def _run_context(run: RunView, tasks: Mapping[str, TaskPages]) -> dict[str, Any]
         "label": run.label,
         "run_id": run.run.run_id,
         "path": str(run.path),
-        "model": manifest.get("model_spec") or run.run.model,
+        # What the model is, not where it was served: a published report carries no endpoint.
+        "model": run.run.model or manifest.get("model_spec"),
         "protocol": run.protocol,
         "sampling": ", ".join(f"{k} {v}" for k, v in sampling.items()),
         "version": manifest.get("evalr_version", "?"),

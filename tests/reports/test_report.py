@@ -551,3 +551,10 @@ def test_notes_on_the_inputs_go_to_stderr(
     assert out.splitlines() == [",".join(RECORD_FIELDS)]  # the header of an empty table
     assert f"report: note: {runs['empty']}: no run directories in it" in err
     assert f"report: note: {bad}: left out: {bad / 'manifest.json'} is corrupt" in err
+
+
+def test_no_endpoint_address_in_a_report(runs: Runs, tmp_path: Path) -> None:
+    """The run pages name the model, not the server it was reached at."""
+    out = render_report([runs["strong"]], tmp_path / "report")
+    text = "".join(p.read_text(errors="replace") for p in out.parent.rglob("*.html"))
+    assert "127.0.0.1" not in text and "base_url" not in text
