@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from evalr.protocol import Protocol
@@ -39,14 +38,6 @@ class Runs:
         return self.root / name
 
 
-def spec(server: ServerThread, model: str) -> str:
-    return server.model_spec(model, KEY_ENV)
-
-
-def server_for(data_dir: Path, p: float, **config: Any) -> ServerThread:
-    return mirror_server(data_dir, p, **config)
-
-
 def finished_run(
     server: ServerThread,
     model: str,
@@ -62,7 +53,7 @@ def finished_run(
     from evalr.protocol import R1
 
     evalr.run(
-        spec(server, model),
+        server.model_spec(model, KEY_ENV),
         tasks,
         samples=samples,
         limit=LIMIT,
@@ -78,7 +69,7 @@ def finished_run(
 def killed_run(server: ServerThread, model: str, out: Path, env: dict[str, str]) -> None:
     """``evalr run`` as a user starts it, killed once a few completions are stored."""
     script = Path(sys.executable).with_name("evalr")
-    argv = [str(script), "run", "--model", spec(server, model), "--tasks", TASKS]
+    argv = [str(script), "run", "--model", server.model_spec(model, KEY_ENV), "--tasks", TASKS]
     argv += ["--limit", str(LIMIT), "--samples", str(K), "--out", str(out), "--quiet"]
     argv += ["--concurrency", "2"]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -111,9 +102,9 @@ def lb_runs(
     data_dir: Path, lb_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runs]:
     root = tmp_path_factory.mktemp("leaderboard") / "runs"
-    servers = {p: server_for(data_dir, p) for p in (0.3, 0.6, 0.97)}
-    slow = server_for(data_dir, 0.6, supports_n=False, latency_ms=40)
-    failing = server_for(data_dir, 0.6, fail_match=("Aya",), fail_match_status=400)
+    servers = {p: mirror_server(data_dir, p) for p in (0.3, 0.6, 0.97)}
+    slow = mirror_server(data_dir, 0.6, supports_n=False, latency_ms=40)
+    failing = mirror_server(data_dir, 0.6, fail_match=("Aya",), fail_match_status=400)
     try:
         finished_run(servers[0.3], "alpha", root / "alpha-old")  # older, worse: superseded
         finished_run(servers[0.6], "alpha", root / "alpha")

@@ -23,8 +23,9 @@ from urllib.parse import unquote, urlparse
 import pytest
 from evalr.cli import main
 from evalr.reports.leaderboard.catalog import slug
+from evalr.testing.threaded import mirror_server
 
-from .conftest import Runs, finished_run, server_for
+from .conftest import Runs, finished_run
 
 MARKUP = '<img src=x onerror="document.title=1"><script>document.title=2</script>'
 
@@ -102,7 +103,7 @@ def browsed(lb_runs: Runs, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     work = tmp_path_factory.mktemp("browser")
     root, site = work / "runs", work / "site"
     shutil.copytree(lb_runs.root, root)
-    server = server_for(lb_runs.data_dir, 0.5)
+    server = mirror_server(lb_runs.data_dir, 0.5)
     try:  # a model whose name is markup: shown as text everywhere, never run
         finished_run(server, MARKUP, root / "markup", tasks="aime24", samples=2)
     finally:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -40,14 +39,6 @@ class Runs:
 
     def __getitem__(self, name: str) -> Path:
         return self.root / name
-
-
-def spec(server: ServerThread, model: str) -> str:
-    return server.model_spec(model, KEY_ENV)
-
-
-def server_for(data_dir: Path, p: float, **config: Any) -> ServerThread:
-    return mirror_server(data_dir, p, **config)
 
 
 def finished_run(
@@ -76,7 +67,15 @@ def finished_run(
 def killed_run(server: ServerThread, model: str, out: Path) -> None:
     """``evalr run`` as a user starts it, killed once a few completions are stored."""
     script = Path(sys.executable).with_name("evalr")
-    argv = [str(script), "run", "--model", spec(server, model), "--tasks", TASKS, "--quiet"]
+    argv = [
+        str(script),
+        "run",
+        "--model",
+        server.model_spec(model, KEY_ENV),
+        "--tasks",
+        TASKS,
+        "--quiet",
+    ]
     argv += ["--limit", str(LIMIT), "--samples", str(K), "--out", str(out), "--concurrency", "1"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     journal = out / "samples.jsonl"
@@ -106,14 +105,14 @@ def report_env(data_dir: Path) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def runs(data_dir: Path, report_env: None, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     root = tmp_path_factory.mktemp("report-runs")
-    servers = {p: server_for(data_dir, p) for p in (0.3, 0.9, 1.0)}
-    slow = server_for(data_dir, 0.6, supports_n=False, latency_ms=30)
+    servers = {p: mirror_server(data_dir, p) for p in (0.3, 0.9, 1.0)}
+    slow = mirror_server(data_dir, 0.6, supports_n=False, latency_ms=30)
     try:
-        finished_run(spec(servers[0.3], "weak"), root / "weak")
-        finished_run(spec(servers[0.9], "strong"), root / "strong")
-        finished_run(spec(servers[1.0], "perfect"), root / "perfect", tasks="math500")
+        finished_run(servers[0.3].model_spec("weak", KEY_ENV), root / "weak")
+        finished_run(servers[0.9].model_spec("strong", KEY_ENV), root / "strong")
+        finished_run(servers[1.0].model_spec("perfect", KEY_ENV), root / "perfect", tasks="math500")
         greedy = Protocol("greedy", Sampling(temperature=0.0, top_p=1.0, max_tokens=32768))
-        finished_run(spec(servers[0.9], "greedy"), root / "greedy", protocol=greedy)
+        finished_run(servers[0.9].model_spec("greedy", KEY_ENV), root / "greedy", protocol=greedy)
         killed_run(slow, "killed", root / "killed")
     finally:
         for server in [*servers.values(), slow]:
